@@ -1,0 +1,36 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const root = path.dirname(fileURLToPath(import.meta.url));
+const resolve = {
+  alias: {
+    '@': root,
+    // `server-only` throws outside React's server condition; in tests it only marks the module.
+    'server-only': path.join(root, 'sandbox/testing/empty-module.ts'),
+  },
+};
+const exclude = ['node_modules/**', '.next/**', 'playwright/**'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        resolve,
+        test: { name: 'unit', include: ['**/*.test.ts'], exclude: [...exclude, '**/*.int.test.ts'] },
+      },
+      {
+        resolve,
+        test: {
+          name: 'integration',
+          include: ['**/*.int.test.ts'],
+          exclude,
+          globalSetup: ['sandbox/testing/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
