@@ -1,5 +1,5 @@
 import 'server-only';
-import { AuthenticationV1Api, CoreV1Api, VersionApi, type V1Node } from '@kubernetes/client-node';
+import { AuthenticationV1Api, CoreV1Api, VersionApi, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { kubeConfig } from './client';
 
 export type ClusterSummary =
@@ -25,10 +25,9 @@ function describeError(error: unknown): string {
 }
 
 /** What the dashboard shows about the Kubernetes API: its version, who we are to it, node readiness. */
-export async function getClusterSummary(): Promise<ClusterSummary> {
+export async function getClusterSummary(kc: KubeConfig = kubeConfig()): Promise<ClusterSummary> {
   let server = 'unknown';
   try {
-    const kc = kubeConfig();
     server = kc.getCurrentCluster()?.server ?? 'in-cluster';
     const [version, review, nodes] = await Promise.all([
       kc.makeApiClient(VersionApi).getCode(),

@@ -1,0 +1,78 @@
+// @ts-check
+// Installs what `npm test` and `npm run demo` need on a fresh machine. Plain Node only: it runs before
+// `npm ci`, so it cannot import any dependency.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/**
+ * Runs a command with inherited output; resolves with its exit code.
+ * @param {string} command
+ * @param {string[]} args
+ * @param {{ env?: Record<string, string>, cwd?: string, quiet?: boolean }} [options]
+ * @returns {Promise<number>}
+ */
+export function run(command, args, options = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? repoRoot,
+      env: { ...process.env, ...options.env },
+      stdio: options.quiet ? 'ignore' : 'inherit',
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+/**
+ * @param {string} command
+ * @param {string[]} args
+ * @param {{ env?: Record<string, string>, cwd?: string }} [options]
+ */
+export async function runOrThrow(command, args, options = {}) {
+  const code = await run(command, args, options);
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed with exit code ${code}`);
+}
+
+/** @param {string} message */
+export function say(message) {
+  console.log(`\x1b[1m▶ ${message}\x1b[0m`);
+}
+
+/** npm ci when node_modules is missing or older than package-lock.json. */
+export async function ensureNodeModules() {
+  const marker = path.join(repoRoot, 'node_modules', '.package-lock.json');
+  const lock = path.join(repoRoot, 'package-lock.json');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  say('installing npm dependencies (npm ci)');
+  await runOrThrow('npm', ['ci', '--no-audit', '--no-fund'], { env: { PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' } });
+}
+
+/** Debian's Chromium for Playwright (never Playwright's own download). */
+export async function ensureChromium() {
+  if (existsSync(chromiumPath)) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error(`Chromium not found at ${chromiumPath}; install it with: sudo apt-get install -y chromium`);
+  }
+  say('installing Debian chromium (apt-get)');
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  await runOrThrow('apt-get', ['update', '-q'], { env });
+  await runOrThrow('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'chromium', 'fonts-dejavu-core'], {
+    env,
+  });
+}
+
+/** The Go-built test peers (etcd, Kubernetes, KWOK, chisel), cached outside the repo by version. */
+export async function ensureGoBinaries() {
+  say('checking the sandbox binaries (built once from the Go module proxy, then cached)');
+  await runOrThrow('bash', [path.join(repoRoot, 'sandbox', 'cluster', 'build-binaries.sh')]);
+}
+
+/** @returns {string} */
+export function packageVersion() {
+  return JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).version;
+}
