@@ -1,13 +1,15 @@
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { down, status, up, validateNodeCount } from './cluster/cluster';
 import { sandboxLayout } from './cluster/state';
+import { binaryPaths } from './cluster/versions';
 
 const usage = `usage: npm run sandbox -- <up|down|status|env> [--name NAME] [--nodes N] [--purge]
 
   up       build the binaries if needed, start the local cluster and wait until it is ready
   down     stop every sandbox process (--purge also deletes its certs and etcd data)
   status   show which sandbox processes run and whether the API server is ready
-  env      print KUBECONFIG=… for the shell: eval "$(npm run -s sandbox -- env)"`;
+  env      print KUBECONFIG=… (and kubectl on PATH) for the shell: eval "$(npm run -s sandbox -- env)"`;
 
 interface CliOptions {
   name?: string;
@@ -41,6 +43,7 @@ async function statusCommand(options: CliOptions): Promise<number> {
 
 async function envCommand(options: CliOptions): Promise<number> {
   const layout = sandboxLayout(options.name);
+  console.log(`export PATH=${path.dirname(binaryPaths().kubectl)}:$PATH`);
   console.log(`export KUBECONFIG=${layout.adminKubeconfig}`);
   console.log(`export PIPEOPS_SANDBOX_AGENT_KUBECONFIG=${layout.agentKubeconfig}`);
   return 0;

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
   CoreV1Api,
@@ -15,11 +14,13 @@ import { writeKubeconfig } from './kubeconfig';
 import { kwokNode } from './nodes';
 import type { SandboxPki } from './pki';
 import type { SandboxLayout, SandboxState } from './state';
+import { waitFor } from './wait';
 
 export const agentNamespace = 'pipeops-system';
 export const agentServiceAccount = 'pipeops-agent';
 const fieldManager = 'pipeops-sandbox';
 const agentTokenSeconds = 24 * 3600;
+const readyTimeoutMs = 90_000;
 const manifestsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'manifests');
 
 interface BootstrapContext {
@@ -54,15 +55,6 @@ function isReady(node: V1Node): boolean {
   return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await sleep(250);
-  }
-}
-
 async function ensureNodes(kc: KubeConfig, count: number, log: (line: string) => void): Promise<void> {
   const objectApi = KubernetesObjectApi.makeApiClient(kc);
   const core = kc.makeApiClient(CoreV1Api);
@@ -78,10 +70,14 @@ async function ensureNodes(kc: KubeConfig, count: number, log: (line: string) =>
       log(`[sandbox] removed extra node ${name}`);
     }
   }
-  await waitUntil(`${count} KWOK nodes to be Ready`, async () => {
-    const list = await core.listNode({ labelSelector: 'type=kwok' });
-    return list.items.filter(isReady).length === count;
-  });
+  await waitFor(
+    `${count} KWOK nodes to be Ready`,
+    async () => {
+      const list = await core.listNode({ labelSelector: 'type=kwok' });
+      return list.items.filter(isReady).length === count;
+    },
+    readyTimeoutMs,
+  );
 }
 
 async function mintAgentKubeconfig(kc: KubeConfig, ctx: BootstrapContext): Promise<void> {
@@ -111,9 +107,13 @@ export async function bootstrapCluster(ctx: BootstrapContext): Promise<void> {
   await ensureNodes(kc, ctx.nodes, ctx.log);
   ctx.log(`[sandbox] ${ctx.nodes} KWOK nodes Ready`);
   // The ServiceAccount controller (in kube-controller-manager) creates `default`; pods need it.
-  await waitUntil('kube-controller-manager to create the default ServiceAccount', async () => {
-    await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' });
-    return true;
-  });
+  await waitFor(
+    'kube-controller-manager to create the default ServiceAccount',
+    async () => {
+      await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' });
+      return true;
+    },
+    readyTimeoutMs,
+  );
   await mintAgentKubeconfig(kc, ctx);
 }

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBinaries } from './binaries';
 import { bootstrapCluster } from './bootstrap';
 import {
@@ -27,6 +26,7 @@ import {
   type SandboxState,
 } from './state';
 import { sandboxVersions } from './versions';
+import { FatalWaitError, waitFor } from './wait';
 
 export type Log = (line: string) => void;
 
@@ -57,15 +57,6 @@ export function validateNodeCount(value: unknown): number {
 
 function elapsed(since: number): string {
   return `${((Date.now() - since) / 1000).toFixed(1)}s`;
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = startupTimeoutMs): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
 }
 
 async function apiServerReady(url: string, pki: SandboxPki): Promise<boolean> {
@@ -99,22 +90,23 @@ async function launch(layout: SandboxLayout, state: SandboxState, spec: Componen
   log(`[sandbox] started ${spec.name} (pid ${pid}, 127.0.0.1:${spec.port})`);
 }
 
-async function exitedEarly(layout: SandboxLayout, state: SandboxState, name: ComponentName): Promise<never> {
-  const component = state.components[name];
-  throw new Error(`${name} (pid ${component?.pid}) is not running; see ${logFile(layout, name)}`);
-}
-
 async function waitForComponent(
   layout: SandboxLayout,
   state: SandboxState,
   name: ComponentName,
   check: () => Promise<boolean>,
 ): Promise<void> {
-  await waitFor(`${name} to become ready (log: ${logFile(layout, name)})`, async () => {
-    const component = state.components[name];
-    if (component && !isRunning(component.pid, component.bin)) await exitedEarly(layout, state, name);
-    return check();
-  });
+  await waitFor(
+    `${name} to become ready (log: ${logFile(layout, name)})`,
+    async () => {
+      const component = state.components[name];
+      if (component && !isRunning(component.pid, component.bin)) {
+        throw new FatalWaitError(`${name} (pid ${component.pid}) exited during start-up; see ${logFile(layout, name)}`);
+      }
+      return check();
+    },
+    startupTimeoutMs,
+  );
 }
 
 async function writeComponentKubeconfigs(layout: SandboxLayout, pki: SandboxPki, server: string): Promise<void> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { renderKubeconfig } from './kubeconfig';
+import { renderKubeconfig, type KubeconfigCredentials } from './kubeconfig';
 
 async function fixture(): Promise<{ ca: string; cert: string; key: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'kubeconfig-'));
@@ -14,18 +14,17 @@ async function fixture(): Promise<{ ca: string; cert: string; key: string }> {
   return files;
 }
 
+async function loadRendered(user: string, credentials: KubeconfigCredentials): Promise<KubeConfig> {
+  const files = await fixture();
+  const kc = new KubeConfig();
+  kc.loadFromString(await renderKubeconfig({ server: 'https://127.0.0.1:6443', caFile: files.ca, user, credentials }));
+  return kc;
+}
+
 describe('renderKubeconfig', () => {
   it('embeds the CA and client certificate so the file stands alone', async () => {
     const files = await fixture();
-    const kc = new KubeConfig();
-    kc.loadFromString(
-      await renderKubeconfig({
-        server: 'https://127.0.0.1:6443',
-        caFile: files.ca,
-        user: 'sandbox-admin',
-        credentials: { certFile: files.cert, keyFile: files.key },
-      }),
-    );
+    const kc = await loadRendered('sandbox-admin', { certFile: files.cert, keyFile: files.key });
     expect(kc.getCurrentCluster()).toMatchObject({
       server: 'https://127.0.0.1:6443',
       caData: Buffer.from('CA PEM').toString('base64'),
@@ -38,16 +37,7 @@ describe('renderKubeconfig', () => {
   });
 
   it('writes a bearer token for ServiceAccount identities', async () => {
-    const files = await fixture();
-    const kc = new KubeConfig();
-    kc.loadFromString(
-      await renderKubeconfig({
-        server: 'https://127.0.0.1:6443',
-        caFile: files.ca,
-        user: 'system:serviceaccount:pipeops-system:pipeops-agent',
-        credentials: { token: 'abc.def.ghi' },
-      }),
-    );
+    const kc = await loadRendered('system:serviceaccount:pipeops-system:pipeops-agent', { token: 'abc.def.ghi' });
     expect(kc.getCurrentUser()).toMatchObject({ token: 'abc.def.ghi' });
     expect(kc.getCurrentUser()?.certData).toBeUndefined();
   });

@@ -2,18 +2,19 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { freePort, isPortListening, isRunning, startProcess, stopProcess } from './processes';
 
 describe('sandbox process control', () => {
   it('starts a detached process with its output in a log file and stops it', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'proc-'));
-    const logFile = path.join(dir, 'sleep.log');
-    const pid = startProcess({ name: 'sh', bin: '/bin/sh', args: ['-c', 'echo started; exec sleep 60'], logFile });
-    expect(isRunning(pid, '/bin/sh') || isRunning(pid, '/bin/sleep') || isRunning(pid, '/usr/bin/sleep')).toBe(true);
-    await stopProcess(pid, (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')[0] ?? '');
-    expect(isRunning(pid, '/bin/sh')).toBe(false);
-    expect(await readFile(logFile, 'utf8')).toContain('started');
+    const logFile = path.join(dir, 'child.log');
+    const script = "console.log('started'); setInterval(() => {}, 1000)";
+    const pid = startProcess({ name: 'child', bin: process.execPath, args: ['-e', script], logFile });
+    expect(isRunning(pid, process.execPath)).toBe(true);
+    await vi.waitFor(async () => expect(await readFile(logFile, 'utf8')).toContain('started'));
+    await stopProcess(pid, process.execPath);
+    expect(isRunning(pid, process.execPath)).toBe(false);
   });
 
   it('does not mistake a recycled pid running another program for the component', () => {

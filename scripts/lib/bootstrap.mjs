@@ -38,6 +38,26 @@ export async function runOrThrow(command, args, options = {}) {
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed with exit code ${code}`);
 }
 
+/**
+ * Runs a command and returns its standard output; throws with its output when it fails.
+ * @param {string} command
+ * @param {string[]} args
+ * @returns {Promise<string>}
+ */
+export function capture(command, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (err += chunk));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(' ')}: ${err || out}`)),
+    );
+  });
+}
+
 /** @param {string} message */
 export function say(message) {
   console.log(`\x1b[1m▶ ${message}\x1b[0m`);

@@ -1,0 +1,129 @@
+// @ts-check
+// `npm run demo`: from a fresh clone to a running dashboard. Needs only Node (and Go for the first
+// sandbox build): installs npm dependencies, builds and starts the sandbox cluster (unless $KUBECONFIG
+// points at a cluster of your own), builds the app when its sources changed, starts it and prints the URL.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { capture, ensureGoBinaries, ensureNodeModules, repoRoot, runOrThrow, say } from './lib/bootstrap.mjs';
+
+const sourceDirs = ['app', 'components', 'server', 'agent', 'public'];
+const sourceFiles = ['next.config.mjs', 'package-lock.json', 'postcss.config.mjs', 'tsconfig.json'];
+const serverJs = path.join(repoRoot, '.next', 'standalone', 'server.js');
+
+/** @param {string} target @returns {number} */
+function newestMtime(target) {
+  if (!existsSync(target)) return 0;
+  const stat = statSync(target);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return readdirSync(target).reduce((max, entry) => Math.max(max, newestMtime(path.join(target, entry))), stat.mtimeMs);
+}
+
+function buildIsStale() {
+  if (!existsSync(serverJs)) return true;
+  const built = statSync(serverJs).mtimeMs;
+  return [...sourceDirs, ...sourceFiles].some((entry) => newestMtime(path.join(repoRoot, entry)) > built);
+}
+
+/** @param {number} port @returns {Promise<boolean>} */
+function portFree(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** @returns {Promise<number>} */
+async function choosePort() {
+  const raw = process.env.PIPEOPS_PORT ?? '3000';
+  const wanted = Number(raw);
+  if (!Number.isInteger(wanted) || wanted < 1 || wanted > 65535) {
+    throw new Error(`PIPEOPS_PORT must be a port number from 1 to 65535, got "${raw}"`);
+  }
+  if (await portFree(wanted)) return wanted;
+  for (let port = wanted + 1; port < wanted + 100; port++) {
+    if (await portFree(port)) {
+      console.log(`port ${wanted} is busy; using ${port} (set PIPEOPS_PORT to choose)`);
+      return port;
+    }
+  }
+  throw new Error(`no free port between ${wanted} and ${wanted + 99}; set PIPEOPS_PORT`);
+}
+
+/** @returns {Promise<{ kubeconfig: string, sandbox: boolean }>} */
+async function clusterKubeconfig() {
+  if (process.env.KUBECONFIG) {
+    say(`using your cluster from $KUBECONFIG (${process.env.KUBECONFIG}); the sandbox is not started`);
+    return { kubeconfig: process.env.KUBECONFIG, sandbox: false };
+  }
+  await ensureGoBinaries();
+  say('starting the sandbox cluster (etcd, kube-apiserver, controller-manager, scheduler, KWOK nodes)');
+  const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
+  await runOrThrow(tsx, ['sandbox/cli.ts', 'up']);
+  const env = await capture(tsx, ['sandbox/cli.ts', 'env']);
+  const agent = /PIPEOPS_SANDBOX_AGENT_KUBECONFIG=(.+)/.exec(env)?.[1];
+  if (!agent) throw new Error(`could not read the agent kubeconfig path from \`npm run sandbox -- env\`:\n${env}`);
+  return { kubeconfig: agent.trim(), sandbox: true };
+}
+
+/** @param {string} url */
+async function waitForHealth(url) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await sleep(250);
+  }
+  throw new Error(`the app did not answer ${url} within 60 s`);
+}
+
+async function main() {
+  const started = Date.now();
+  await ensureNodeModules();
+  const cluster = await clusterKubeconfig();
+  if (buildIsStale()) {
+    say('building the app (next build, standalone output)');
+    await runOrThrow('npm', ['run', '--silent', 'build'], { env: { NEXT_TELEMETRY_DISABLED: '1' } });
+  }
+  const port = await choosePort();
+  say('starting the app');
+  const app = spawn(process.execPath, [serverJs], {
+    cwd: repoRoot,
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOSTNAME: '127.0.0.1',
+      KUBECONFIG: cluster.kubeconfig,
+      NEXT_TELEMETRY_DISABLED: '1',
+    },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHealth(`${base}/health`);
+  const seconds = ((Date.now() - started) / 1000).toFixed(0);
+  console.log(`\n  pipeops-agent is running (ready in ${seconds}s)\n`);
+  console.log(`  dashboard   ${base}/dashboard`);
+  console.log(`  health      ${base}/health`);
+  console.log(`  cluster     ${cluster.sandbox ? 'sandbox (as the agent ServiceAccount)' : cluster.kubeconfig}`);
+  if (cluster.sandbox) console.log(`  kubectl     eval "$(npm run -s sandbox -- env)" && kubectl get nodes`);
+  console.log('\n  Ctrl-C stops the app; the sandbox keeps running until `npm run sandbox -- down`.\n');
+  const stop = () => app.kill('SIGTERM');
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const code = await new Promise((resolve) => app.on('close', (c) => resolve(c ?? 0)));
+  return typeof code === 'number' ? code : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`npm run demo: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);
