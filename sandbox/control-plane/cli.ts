@@ -1,0 +1,126 @@
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { resolveOptions, type ControlPlaneOptions, type LogEntry } from './options';
+import { startControlPlane } from './server';
+
+const usage = `usage: npm run control-plane -- [options]
+
+  --port N                     port to listen on (default 0 = a free port)
+  --host HOST                  interface to listen on (default 127.0.0.1)
+  --token TOKEN                accepted agent Bearer token (repeatable; or PIPEOPS_CONTROL_PLANE_TOKENS=a,b)
+  --admin-token TOKEN          enables the /admin API (or PIPEOPS_CONTROL_PLANE_ADMIN_TOKEN)
+  --state-file FILE            JSON state (default ~/.cache/pipeops-agent/control-plane/state.json)
+  --enable-test-faults         enables POST /admin/faults, /admin/tunnel and /admin/reset-counters
+  --ping-interval-ms N         server ping interval over WebSockets (default 15000)
+  --tunnel-server-addr ADDR    tunnel server address handed to agents
+  --tunnel-server-fingerprint FP
+  --tunnel-port-range LOW-HIGH remote tunnel ports to allocate (default 40000-40999)
+  --verbose                    log every request`;
+
+/** A bad command-line value; the message names the option, the value and what is allowed. */
+class UsageError extends Error {}
+
+function integerOption(name: string, raw: string | undefined, range: [number, number]): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < range[0] || value > range[1]) {
+    throw new UsageError(`--${name} "${raw}" is invalid: expected an integer from ${range[0]} to ${range[1]}`);
+  }
+  return value;
+}
+
+function portRangeOption(raw: string | undefined): [number, number] | undefined {
+  if (raw === undefined) return undefined;
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(raw);
+  const low = Number(match?.[1]);
+  const high = Number(match?.[2]);
+  if (!match || low < 1 || high > 65535 || low > high) {
+    throw new UsageError(`--tunnel-port-range "${raw}" is invalid: expected LOW-HIGH with 1 <= LOW <= HIGH <= 65535`);
+  }
+  return [low, high];
+}
+
+function tokensOption(flags: string[] | undefined): string[] {
+  const fromEnv = (process.env.PIPEOPS_CONTROL_PLANE_TOKENS ?? '').split(',');
+  const tokens = [...(flags ?? []), ...fromEnv].map((token) => token.trim()).filter((token) => token.length > 0);
+  if (tokens.length === 0) {
+    throw new UsageError('no agent token: pass --token TOKEN (repeatable) or set PIPEOPS_CONTROL_PLANE_TOKENS=a,b');
+  }
+  return tokens;
+}
+
+function parseCli(argv: string[]): { options: ControlPlaneOptions; verbose: boolean } | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      token: { type: 'string', multiple: true },
+      'admin-token': { type: 'string' },
+      'state-file': { type: 'string' },
+      'enable-test-faults': { type: 'boolean', default: false },
+      'ping-interval-ms': { type: 'string' },
+      'tunnel-server-addr': { type: 'string' },
+      'tunnel-server-fingerprint': { type: 'string' },
+      'tunnel-port-range': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  const options: ControlPlaneOptions = {
+    host: values.host,
+    port: integerOption('port', values.port, [0, 65535]),
+    tokens: tokensOption(values.token),
+    adminToken: values['admin-token'] ?? (process.env.PIPEOPS_CONTROL_PLANE_ADMIN_TOKEN || undefined),
+    stateFile: values['state-file'] ?? path.join(homedir(), '.cache', 'pipeops-agent', 'control-plane', 'state.json'),
+    enableTestFaults: values['enable-test-faults'],
+    pingIntervalMs: integerOption('ping-interval-ms', values['ping-interval-ms'], [10, 3_600_000]),
+    tunnelServerAddr: values['tunnel-server-addr'],
+    tunnelServerFingerprint: values['tunnel-server-fingerprint'],
+    tunnelPortRange: portRangeOption(values['tunnel-port-range']),
+  };
+  resolveOptions(options);
+  return { options, verbose: values.verbose };
+}
+
+function printLog(verbose: boolean): (entry: LogEntry) => void {
+  return (entry) => {
+    if (entry.level === 'debug' && !verbose) return;
+    const line = JSON.stringify({ time: new Date().toISOString(), ...entry });
+    if (entry.level === 'error' || entry.level === 'warn') console.error(line);
+    else console.log(line);
+  };
+}
+
+async function main(): Promise<number> {
+  let parsed: ReturnType<typeof parseCli>;
+  try {
+    parsed = parseCli(process.argv.slice(2));
+  } catch (error) {
+    console.error(`control-plane: ${(error as Error).message} (see --help)`);
+    return 2;
+  }
+  if (parsed === 'help') {
+    console.log(usage);
+    return 0;
+  }
+  const handle = await startControlPlane({ ...parsed.options, log: printLog(parsed.verbose) });
+  console.log(`control-plane listening on ${handle.url}`);
+  console.log(`state file: ${parsed.options.stateFile}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  await handle.stop();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`control-plane: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

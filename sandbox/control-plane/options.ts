@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { describeIssues } from '../../agent/controlplane/protocol';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface LogEntry {
+  level: LogLevel;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** Receives the control plane's log lines; tokens and credentials never appear in them. */
+export type LogFn = (entry: LogEntry) => void;
+
+const portNumber = z.number().int().min(1).max(65535);
+
+export const defaultTunnelPortRange: [number, number] = [40000, 40999];
+export const defaultPingIntervalMs = 15_000;
+
+const optionsSchema = z.object({
+  host: z.string().min(1).max(255).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(0),
+  tokens: z.array(z.string().min(1).max(4096)).min(1, 'at least one agent token is required'),
+  adminToken: z.string().min(1).max(4096).optional(),
+  stateFile: z.string().min(1),
+  enableTestFaults: z.boolean().default(false),
+  pingIntervalMs: z.number().int().min(10).max(3_600_000).default(defaultPingIntervalMs),
+  tunnelServerAddr: z.string().max(512).default(''),
+  tunnelServerFingerprint: z.string().max(256).default(''),
+  tunnelPortRange: z
+    .tuple([portNumber, portNumber])
+    .refine(([low, high]) => low <= high, 'the first port must not be above the second')
+    .default(defaultTunnelPortRange),
+});
+
+export interface ControlPlaneOptions {
+  /** Interface to listen on (default 127.0.0.1). */
+  host?: string;
+  /** 0 picks a free port (default). */
+  port?: number;
+  /** Accepted agent Bearer tokens. */
+  tokens: string[];
+  /** Bearer token for /admin/*; without it the admin API answers 404. */
+  adminToken?: string;
+  /** JSON file the clusters, tunnel allocations and credentials persist in. */
+  stateFile: string;
+  /** Enables POST /admin/faults, /admin/tunnel and /admin/reset-counters. */
+  enableTestFaults?: boolean;
+  /** How often the server sends `ping` over each WebSocket (default 15000). */
+  pingIntervalMs?: number;
+  tunnelServerAddr?: string;
+  tunnelServerFingerprint?: string;
+  /** Inclusive range remote tunnel ports are allocated from (default 40000-40999). */
+  tunnelPortRange?: [number, number];
+  log?: LogFn;
+}
+
+export type ResolvedOptions = z.infer<typeof optionsSchema> & { log: LogFn };
+
+function noLog(): void {}
+
+/** Validates the options; throws one line naming the bad option. */
+export function resolveOptions(options: ControlPlaneOptions): ResolvedOptions {
+  const { log, ...rest } = options;
+  const parsed = optionsSchema.safeParse(rest);
+  if (!parsed.success) throw new Error(`invalid control-plane options: ${describeIssues(parsed.error)}`);
+  return { ...parsed.data, log: log ?? noLog };
+}
+
+/** The loopback-reachable URL for a listening address. */
+export function baseUrl(host: string, port: number): string {
+  if (host === '0.0.0.0') return `http://127.0.0.1:${port}`;
+  if (host === '::') return `http://[::1]:${port}`;
+  return host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+}
