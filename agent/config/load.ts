@@ -32,6 +32,8 @@ export const envKeys: Record<string, string> = {
   PIPEOPS_LEASE_NAME: 'kubernetes.leader_election.lease_name',
   PIPEOPS_LEASE_DURATION: 'kubernetes.leader_election.lease_duration',
   PIPEOPS_TUNNEL_ENABLED: 'tunnel.enabled',
+  PIPEOPS_RECONNECT_MAX: 'pipeops.reconnect.max',
+  PIPEOPS_REJECTED_RETRY_INTERVAL: 'pipeops.reconnect.rejected_retry',
 };
 
 const secretKeys = new Set(['pipeops.token']);

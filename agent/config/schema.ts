@@ -65,7 +65,12 @@ export const configSchema = z.strictObject({
       token: z.string().min(1).max(16_384).optional(),
       timeout: duration(100, 120_000, '10s'),
       reconnect: z
-        .strictObject({ base: duration(50, 60_000, '500ms'), max: duration(100, 600_000, '30s') })
+        .strictObject({
+          base: duration(50, 60_000, '500ms'),
+          max: duration(100, 600_000, '4s'),
+          // After 401/403 the token is wrong; retrying fast would only hammer the control plane.
+          rejected_retry: duration(1000, 3_600_000, '5m'),
+        })
         .prefault({}),
       tls: z
         .strictObject({

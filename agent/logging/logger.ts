@@ -27,7 +27,7 @@ export function createLogger(level: string, context: LogContext, destination?: D
   return pino(
     {
       level,
-      base: { component: 'agent' },
+      base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: redactPaths, censor: '[redacted]' },

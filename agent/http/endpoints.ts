@@ -1,0 +1,96 @@
+import type { AgentMetrics } from '../metrics/agent-metrics';
+import type { AgentRuntime } from '../runtime';
+import { agentVersion } from '../version';
+
+/** A framework-neutral response, served by the headless HTTP server and by the Next.js route handlers. */
+export interface EndpointResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const noStore = { 'Cache-Control': 'no-store' };
+const json = (status: number, value: unknown): EndpointResponse => ({
+  status,
+  headers: { 'Content-Type': 'application/json', ...noStore },
+  body: JSON.stringify(value),
+});
+
+const processStartedAt = Date.now();
+
+/** Liveness: the process is up and serving HTTP. Deliberately says nothing about the control plane. */
+export function healthEndpoint(): EndpointResponse {
+  return json(200, { status: 'ok', uptime_seconds: Math.round((Date.now() - processStartedAt) / 1000) });
+}
+
+/** Readiness: registered and the control link healthy; 503 with the reason otherwise. */
+export function readyEndpoint(runtime: AgentRuntime | undefined): EndpointResponse {
+  if (!runtime)
+    return json(503, { status: 'not_ready', reason: 'agent runtime not configured (PIPEOPS_API_URL is not set)' });
+  const readiness = runtime.readiness();
+  const snapshot = runtime.snapshot();
+  return json(readiness.ready ? 200 : 503, {
+    status: readiness.status,
+    reason: readiness.reason,
+    agent_id: snapshot.identity?.agentId,
+    cluster_id: snapshot.identity?.clusterId,
+    missing_permissions: snapshot.missingPermissions.map((m) => m.description),
+  });
+}
+
+export function versionEndpoint(): EndpointResponse {
+  return json(200, { version: agentVersion, node: process.version, platform: `${process.platform}/${process.arch}` });
+}
+
+export async function metricsEndpoint(metrics: AgentMetrics): Promise<EndpointResponse> {
+  return {
+    status: 200,
+    headers: { 'Content-Type': metrics.registry.contentType, ...noStore },
+    body: await metrics.registry.metrics(),
+  };
+}
+
+/** Per hop: control plane, Kubernetes API, tunnel. */
+export function detailedHealthEndpoint(runtime: AgentRuntime | undefined): EndpointResponse {
+  if (!runtime) {
+    return json(200, { status: 'not_configured', agent: { version: agentVersion }, hops: {} });
+  }
+  const s = runtime.snapshot();
+  const link = s.link;
+  return json(200, {
+    status: s.readiness.status,
+    reason: s.readiness.reason,
+    agent: {
+      version: s.agentVersion,
+      phase: s.phase,
+      started_at: s.startedAt,
+      agent_id: s.identity?.agentId,
+      cluster_id: s.identity?.clusterId,
+      identity_persisted: s.identity?.persisted ?? false,
+      state_configmap: s.stateConfigMap,
+      leader: s.leader,
+      missing_permissions: s.missingPermissions,
+    },
+    hops: {
+      control_plane: {
+        registration: s.registration,
+        link: link && {
+          state: link.state,
+          transport: link.transport,
+          connected_since: link.connectedSince,
+          last_heartbeat_at: link.lastHeartbeatAt,
+          last_ack_at: link.lastAckAt,
+          last_rtt_ms: link.lastRttMs,
+          consecutive_failures: link.consecutiveFailures,
+          last_error: link.lastError,
+          recent_reconnects: link.reconnects.slice(-10),
+        },
+      },
+      kubernetes_api: {
+        status: s.kubernetes.lastError ? 'degraded' : s.kubernetes.version ? 'ok' : 'unknown',
+        ...s.kubernetes,
+      },
+      tunnel: { status: 'disabled', reason: 'the tunnel client is not part of this build yet' },
+    },
+  });
+}

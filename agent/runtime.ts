@@ -1,0 +1,387 @@
+import { EventEmitter } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
+import type { RuntimeConfig } from './config/load';
+import { fullJitterDelay, sleep } from './controlplane/backoff';
+import { ControlLink, type LinkStatus } from './controlplane/control-link';
+import type { HeartbeatPayload, RegisterRequest, RegisterResponse } from './controlplane/protocol';
+import { RegistrationLoop, type RegistrationStatus } from './controlplane/registration';
+import { ControlPlaneTransport } from './controlplane/transport';
+import { findMissingPermissions, runtimePermissions, type MissingPermission } from './kubernetes/access-review';
+import { ClusterCounts } from './kubernetes/cluster-counts';
+import { describeKubeError } from './kubernetes/errors';
+import { LeaderElector, type LeaderStatus } from './leader/leader-elector';
+import type { Logger, LogContext } from './logging/logger';
+import type { AgentMetrics } from './metrics/agent-metrics';
+import { IdentityStore, type AgentIdentity, type LoadedIdentity } from './state/identity-store';
+import { resolveAgentNamespace } from './state/namespace';
+import { agentVersion } from './version';
+
+const serviceAccountTokenFile = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+export type RuntimePhase = 'starting' | 'standby' | 'registering' | 'running' | 'stopping' | 'stopped';
+
+export interface Readiness {
+  ready: boolean;
+  status: 'ready' | 'standby' | 'not_ready';
+  reason: string;
+}
+
+export interface RuntimeSnapshot {
+  phase: RuntimePhase;
+  startedAt: string;
+  agentVersion: string;
+  clusterName: string;
+  identity?: AgentIdentity & { source: LoadedIdentity['source']; persisted: boolean; persistError?: string };
+  stateConfigMap: string;
+  missingPermissions: MissingPermission[];
+  registration: RegistrationStatus;
+  link?: LinkStatus;
+  leader: LeaderStatus | { identity: string; leader: true; disabled: true };
+  kubernetes: { version?: string; nodes?: number; pods?: number; watching: boolean; lastError?: string };
+  readiness: Readiness;
+}
+
+export interface RuntimeDeps {
+  config: RuntimeConfig;
+  kc: KubeConfig;
+  logger: Logger;
+  logContext: LogContext;
+  metrics: AgentMetrics;
+}
+
+/**
+ * The agent runtime: identity first, then (on the leader only) registration, and only with a cluster_id
+ * the heartbeat link and cluster watches. Every stage reports its state for /ready, /api/health/detailed
+ * and the dashboard; nothing here throws out of the process.
+ */
+export class AgentRuntime {
+  readonly events = new EventEmitter();
+  readonly #deps: RuntimeDeps;
+  readonly #logger: Logger;
+  readonly #store: IdentityStore;
+  readonly #transport: ControlPlaneTransport;
+  readonly #registration: RegistrationLoop;
+  readonly #counts: ClusterCounts;
+  readonly #elector: LeaderElector | undefined;
+  readonly #replicaIdentity: string;
+  readonly #abort = new AbortController();
+  readonly #startedAt = new Date().toISOString();
+  #main: Promise<void> | undefined;
+  #phase: RuntimePhase = 'starting';
+  #identity: LoadedIdentity | undefined;
+  #missing: MissingPermission[] = [];
+  #link: ControlLink | undefined;
+  #k8sVersion: string | undefined;
+  #kubernetesError: string | undefined;
+
+  constructor(deps: RuntimeDeps) {
+    this.#deps = deps;
+    this.#logger = deps.logger;
+    const { config } = deps;
+    const namespace = resolveAgentNamespace(config.kubernetes.state.namespace, config.agent.pod_namespace);
+    this.#store = new IdentityStore(
+      deps.kc,
+      { namespace, configMapName: config.kubernetes.state.configmap_name, enabled: config.kubernetes.state.enabled },
+      deps.logger,
+    );
+    this.#transport = new ControlPlaneTransport(config);
+    this.#registration = new RegistrationLoop({
+      transport: this.#transport,
+      buildRequest: () => this.#registerRequest(),
+      backoff: { baseMs: config.pipeops.reconnect.base, capMs: config.pipeops.reconnect.max },
+      rejectedRetryMs: config.pipeops.reconnect.rejected_retry,
+      logger: deps.logger,
+      metrics: deps.metrics,
+      onStatus: () => this.#changed(),
+    });
+    this.#counts = new ClusterCounts(deps.kc, deps.logger);
+    this.#replicaIdentity = `${config.agent.pod_name ?? hostname()}-${randomBytes(3).toString('hex')}`;
+    this.#elector = config.kubernetes.leader_election.enabled
+      ? new LeaderElector(
+          deps.kc,
+          {
+            namespace,
+            name: config.kubernetes.leader_election.lease_name,
+            identity: this.#replicaIdentity,
+            leaseDurationMs: config.kubernetes.leader_election.lease_duration,
+            renewDeadlineMs: config.kubernetes.leader_election.renew_deadline,
+            retryPeriodMs: config.kubernetes.leader_election.retry_period,
+          },
+          {
+            onStartedLeading: (signal) => this.#lead(signal),
+            onStoppedLeading: () => {
+              if (this.#phase !== 'stopping') this.#setPhase('standby');
+            },
+            onNewLeader: () => this.#changed(),
+          },
+          deps.logger,
+        )
+      : undefined;
+  }
+
+  start(): void {
+    this.#main ??= this.#run().catch((error: unknown) => {
+      this.#logger.error({ err: String(error) }, 'agent runtime failed');
+    });
+  }
+
+  #changed(): void {
+    this.#deps.metrics.agentStatus.set(this.#link?.healthy() ? 1 : 0);
+    this.events.emit('change');
+  }
+
+  #setPhase(phase: RuntimePhase): void {
+    this.#phase = phase;
+    this.#deps.metrics.leader.set(phase === 'registering' || phase === 'running' ? 1 : 0);
+    this.#changed();
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#abort.signal;
+    this.#identity = await this.#loadIdentity(signal);
+    if (!this.#identity) return;
+    this.#deps.logContext.agent_id = this.#identity.identity.agentId;
+    this.#deps.logContext.cluster_id = this.#identity.identity.clusterId;
+    await this.#checkPermissions();
+    if (this.#elector) {
+      this.#setPhase('standby');
+      this.#elector.start();
+    } else {
+      await this.#lead(signal);
+    }
+  }
+
+  /** Reads or creates the identity; retries while the Kubernetes API is unreachable. */
+  async #loadIdentity(signal: AbortSignal): Promise<LoadedIdentity | undefined> {
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        const loaded = await this.#store.loadOrCreate(this.#deps.config.agent.id);
+        this.#kubernetesError = undefined;
+        return loaded;
+      } catch (error) {
+        this.#kubernetesError = describeKubeError(error);
+        this.#logger.warn({ err: this.#kubernetesError }, 'Kubernetes API not reachable; retrying identity load');
+        this.#changed();
+        await sleep(fullJitterDelay(attempt, { baseMs: 500, capMs: 10_000 }), signal);
+      }
+    }
+    return undefined;
+  }
+
+  async #checkPermissions(): Promise<void> {
+    const namespace = resolveAgentNamespace(
+      this.#deps.config.kubernetes.state.namespace,
+      this.#deps.config.agent.pod_namespace,
+    );
+    try {
+      this.#missing = await findMissingPermissions(
+        this.#deps.kc,
+        runtimePermissions(namespace, this.#deps.config.kubernetes.leader_election.enabled),
+      );
+    } catch (error) {
+      this.#logger.warn({ err: describeKubeError(error) }, 'could not check the agent RBAC (SelfSubjectAccessReview)');
+      return;
+    }
+    for (const missing of this.#missing) {
+      this.#logger.error(
+        { permission: missing.description, needed_for: missing.neededFor },
+        `RBAC: missing permission "${missing.description}" (needed for ${missing.neededFor})`,
+      );
+    }
+  }
+
+  async #kubernetesVersion(signal: AbortSignal): Promise<string | undefined> {
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        const version = await this.#deps.kc.makeApiClient(VersionApi).getCode();
+        this.#k8sVersion = version.gitVersion;
+        return version.gitVersion;
+      } catch (error) {
+        this.#kubernetesError = describeKubeError(error);
+        await sleep(fullJitterDelay(attempt, { baseMs: 500, capMs: 10_000 }), signal);
+      }
+    }
+    return undefined;
+  }
+
+  /** Everything only the leader does; returns when leadership is lost or the runtime stops. */
+  async #lead(signal: AbortSignal): Promise<void> {
+    this.#setPhase('registering');
+    if (!(await this.#kubernetesVersion(signal))) return;
+    const registered = await this.#register(signal);
+    if (!registered) return;
+    await this.#counts.start();
+    const link = this.#createLink();
+    this.#link = link;
+    link.start();
+    this.#setPhase('running');
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    await link.stop();
+    await this.#counts.stop();
+    this.#link = undefined;
+    this.#changed();
+  }
+
+  async #register(signal: AbortSignal): Promise<RegisterResponse | undefined> {
+    const response = await this.#registration.run(signal);
+    if (!response || !this.#identity) return undefined;
+    const identity = this.#identity.identity;
+    const changed = identity.clusterId !== response.cluster_id || identity.clusterUuid !== response.cluster_uuid;
+    if (identity.clusterId && identity.clusterId !== response.cluster_id) {
+      this.#logger.warn(
+        { stored: identity.clusterId, returned: response.cluster_id },
+        'Control plane returned a different cluster_id - updating state',
+      );
+    }
+    identity.clusterId = response.cluster_id;
+    identity.clusterUuid = response.cluster_uuid;
+    this.#deps.logContext.cluster_id = response.cluster_id;
+    if (changed && this.#identity.persisted) await this.#store.saveCluster(identity);
+    this.#changed();
+    return response;
+  }
+
+  #createLink(): ControlLink {
+    const { config } = this.#deps;
+    return new ControlLink({
+      transport: this.#transport,
+      heartbeatIntervalMs: config.agent.heartbeat_interval,
+      backoff: { baseMs: config.pipeops.reconnect.base, capMs: config.pipeops.reconnect.max },
+      rejectedRetryMs: config.pipeops.reconnect.rejected_retry,
+      clusterUuid: () => this.#identity?.identity.clusterUuid ?? '',
+      buildHeartbeat: () => this.#heartbeat(),
+      onClusterUnknown: async (signal) => {
+        this.#logger.warn('Re-registering with the same cluster_id after the control plane lost it');
+        await this.#register(signal);
+      },
+      onChange: () => this.#changed(),
+      logger: this.#logger,
+      metrics: this.#deps.metrics,
+    });
+  }
+
+  #heartbeat(): HeartbeatPayload {
+    const identity = this.#identity?.identity;
+    return {
+      cluster_id: identity?.clusterId ?? '',
+      agent_id: identity?.agentId ?? '',
+      status: this.#counts.synced ? 'healthy' : 'degraded',
+      tunnel_status: 'disabled',
+      metadata: {
+        k8s_nodes: this.#counts.nodes,
+        k8s_pods: this.#counts.pods,
+        agent_version: agentVersion,
+        k8s_version: this.#k8sVersion ?? '',
+        replica: this.#replicaIdentity,
+      },
+    };
+  }
+
+  async #registerRequest(): Promise<RegisterRequest> {
+    const { config } = this.#deps;
+    const identity = this.#identity?.identity;
+    const tunnelPorts = Object.fromEntries(
+      config.tunnel.forwards.map((forward) => [forward.name, Number(forward.local_addr.split(':').pop())]),
+    );
+    return {
+      agent_id: identity?.agentId ?? '',
+      name: config.agent.cluster_name,
+      k8s_version: this.#k8sVersion ?? '',
+      hostname: config.agent.pod_name ?? hostname(),
+      agent_version: agentVersion,
+      k8s_service_token: existsSync(serviceAccountTokenFile)
+        ? readFileSync(serviceAccountTokenFile, 'utf8').trim()
+        : '',
+      tunnel_port_config: tunnelPorts,
+      labels: { ...config.agent.labels, 'agent.pipeops.io/version': agentVersion },
+      ...(identity?.clusterId ? { cluster_id: identity.clusterId } : {}),
+      metadata: {
+        registration_mode: identity?.clusterId ? 'resume' : 'fresh',
+        registration_timestamp: new Date().toISOString(),
+        ...(config.agent.node_name ? { node_name: config.agent.node_name } : {}),
+      },
+    };
+  }
+
+  readiness(): Readiness {
+    const notReady = (reason: string): Readiness => ({ ready: false, status: 'not_ready', reason });
+    if (this.#phase === 'stopping' || this.#phase === 'stopped') return notReady('shutting down');
+    if (!this.#identity)
+      return notReady(
+        `loading identity from ${this.#store.location}${this.#kubernetesError ? `: ${this.#kubernetesError}` : ''}`,
+      );
+    if (!this.#identity.persisted && this.#deps.config.kubernetes.state.enabled) {
+      const missing = this.#missing.map((m) => m.description).join(', ');
+      return notReady(
+        `identity not persisted in ${this.#store.location} (${this.#identity.persistError ?? 'unknown error'})${missing ? `; missing RBAC: ${missing}` : ''}`,
+      );
+    }
+    if (this.#phase === 'standby') {
+      const holder = this.#elector?.status().holder;
+      return { ready: true, status: 'standby', reason: `standby replica; leader is ${holder ?? 'not elected yet'}` };
+    }
+    return this.#leaderReadiness(notReady);
+  }
+
+  #leaderReadiness(notReady: (reason: string) => Readiness): Readiness {
+    const registration = this.#registration.status;
+    if (registration.state === 'rejected') return notReady(`rejected — invalid token: ${registration.reason}`);
+    if (registration.state === 'pending') {
+      return notReady(`registration pending${registration.lastError ? `: ${registration.lastError}` : ''}`);
+    }
+    const link = this.#link;
+    if (!link) return notReady('starting the control link');
+    if (!link.healthy()) {
+      const status = link.status();
+      const detail = status.lastError ? `: ${status.lastError}` : '';
+      return notReady(
+        status.state === 'connected'
+          ? `control link connected but no heartbeat_ack for ${link.deadAfterMs / 1000}s${detail}`
+          : `control link ${status.state}${detail}`,
+      );
+    }
+    return { ready: true, status: 'ready', reason: 'registered and connected to the control plane' };
+  }
+
+  snapshot(): RuntimeSnapshot {
+    const identity = this.#identity;
+    return {
+      phase: this.#phase,
+      startedAt: this.#startedAt,
+      agentVersion,
+      clusterName: this.#deps.config.agent.cluster_name,
+      identity: identity && {
+        ...identity.identity,
+        source: identity.source,
+        persisted: identity.persisted,
+        persistError: identity.persistError,
+      },
+      stateConfigMap: this.#store.location,
+      missingPermissions: this.#missing,
+      registration: this.#registration.status,
+      link: this.#link?.status(),
+      leader: this.#elector?.status() ?? { identity: this.#replicaIdentity, leader: true, disabled: true },
+      kubernetes: {
+        version: this.#k8sVersion,
+        nodes: this.#link ? this.#counts.nodes : undefined,
+        pods: this.#link ? this.#counts.pods : undefined,
+        watching: this.#link !== undefined && this.#counts.synced,
+        lastError: this.#counts.lastError ?? this.#kubernetesError,
+      },
+      readiness: this.readiness(),
+    };
+  }
+
+  /** Readiness fails first, then the link, watches and Lease are released; bounded by the caller. */
+  async stop(): Promise<void> {
+    if (this.#phase === 'stopped') return;
+    this.#setPhase('stopping');
+    this.#abort.abort();
+    await this.#elector?.stop();
+    await this.#main;
+    this.#setPhase('stopped');
+  }
+}
