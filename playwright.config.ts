@@ -1,16 +1,22 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { defineConfig, devices } from '@playwright/test';
 import { sandboxLayout } from './sandbox/cluster/state';
 
 const port = Number(process.env.PIPEOPS_E2E_PORT ?? 3107);
 const baseURL = `http://127.0.0.1:${port}`;
 const sandbox = sandboxLayout(process.env.PIPEOPS_SANDBOX_NAME ?? 'test');
+const controlPlanePort = port + 1;
+export const e2eAgentToken = 'e2e-agent-token';
+const controlPlaneState = path.join(mkdtempSync(path.join(tmpdir(), 'e2e-cp-')), 'state.json');
 
 // End-to-end tests drive Debian's Chromium (never a Playwright download) against the production
-// standalone build, talking to the sandbox's real API server as the agent's restricted identity.
+// standalone build, talking to the sandbox's real API server as the agent's restricted identity. The
+// web servers start before any setup hook, so the sandbox must already be up (`npm run test:e2e` does it).
 export default defineConfig({
   testDir: './playwright',
   testMatch: '**/*.spec.ts',
-  globalSetup: './playwright/global-setup.ts',
   workers: 1,
   forbidOnly: !!process.env.CI,
   reporter: process.env.PLAYWRIGHT_JSON_OUTPUT_NAME ? [['list'], ['json']] : [['list']],
@@ -27,12 +33,34 @@ export default defineConfig({
       },
     },
   ],
-  webServer: {
-    command: 'node .next/standalone/server.js',
-    url: `${baseURL}/health`,
-    env: { PORT: String(port), HOSTNAME: '127.0.0.1', KUBECONFIG: sandbox.agentKubeconfig },
-    reuseExistingServer: false,
-    timeout: 60_000,
-    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
-  },
+  webServer: [
+    {
+      // The reference control plane the agent inside the app registers with.
+      command: `node --import tsx sandbox/control-plane/cli.ts --port ${controlPlanePort} --token ${e2eAgentToken} --admin-token e2e-admin --state-file ${controlPlaneState}`,
+      url: `http://127.0.0.1:${controlPlanePort}/admin/health`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+    },
+    {
+      command: 'node .next/standalone/server.js',
+      url: `${baseURL}/health`,
+      env: {
+        PORT: String(port),
+        HOSTNAME: '127.0.0.1',
+        NEXT_MANUAL_SIG_HANDLE: '1',
+        KUBECONFIG: sandbox.agentKubeconfig,
+        PIPEOPS_API_URL: `http://127.0.0.1:${controlPlanePort}`,
+        PIPEOPS_TOKEN: e2eAgentToken,
+        PIPEOPS_CLUSTER_NAME: 'e2e-sandbox',
+        PIPEOPS_STATE_NAMESPACE: 'pipeops-system',
+        PIPEOPS_STATE_CONFIGMAP_NAME: 'pipeops-agent-state-e2e',
+        PIPEOPS_LEASE_NAME: 'pipeops-agent-leader-e2e',
+        PIPEOPS_HEARTBEAT_INTERVAL: '1s',
+      },
+      reuseExistingServer: false,
+      timeout: 60_000,
+      gracefulShutdown: { signal: 'SIGTERM', timeout: 10_000 },
+    },
+  ],
 });

@@ -1,7 +1,7 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, redactConfig, requireRuntimeConfig } from './config/load';
 import { createAgentHttpServer } from './http/server';
+import { loadKubeConfig } from './kubernetes/kubeconfig';
 import { createLogger, type LogContext } from './logging/logger';
 import { AgentMetrics } from './metrics/agent-metrics';
 import { AgentRuntime } from './runtime';
@@ -12,8 +12,10 @@ const shutdownTimeoutMs = 10_000;
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string' } } });
   let config;
+  let kc;
   try {
     config = requireRuntimeConfig(loadConfig({ configFile: values.config }));
+    kc = loadKubeConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -24,8 +26,6 @@ async function main(): Promise<void> {
   const logContext: LogContext = {};
   const logger = createLogger(config.logging.level, logContext);
   logger.info({ config: redactConfig(config) }, 'starting pipeops-agent (headless)');
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
   const metrics = new AgentMetrics();
   const runtime = new AgentRuntime({ config, kc, logger, logContext, metrics });
   const server = createAgentHttpServer(runtime, metrics);

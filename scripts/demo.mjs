@@ -36,21 +36,21 @@ function portFree(port) {
   });
 }
 
-/** @returns {Promise<number>} */
-async function choosePort() {
-  const raw = process.env.PIPEOPS_PORT ?? '3000';
+/** @param {string} envName @param {number} fallback @returns {Promise<number>} */
+async function choosePort(envName, fallback) {
+  const raw = process.env[envName] ?? String(fallback);
   const wanted = Number(raw);
   if (!Number.isInteger(wanted) || wanted < 1 || wanted > 65535) {
-    throw new Error(`PIPEOPS_PORT must be a port number from 1 to 65535, got "${raw}"`);
+    throw new Error(`${envName} must be a port number from 1 to 65535, got "${raw}"`);
   }
   if (await portFree(wanted)) return wanted;
   for (let port = wanted + 1; port < wanted + 100; port++) {
     if (await portFree(port)) {
-      console.log(`port ${wanted} is busy; using ${port} (set PIPEOPS_PORT to choose)`);
+      console.log(`port ${wanted} is busy; using ${port} (set ${envName} to choose)`);
       return port;
     }
   }
-  throw new Error(`no free port between ${wanted} and ${wanted + 99}; set PIPEOPS_PORT`);
+  throw new Error(`no free port between ${wanted} and ${wanted + 99}; set ${envName}`);
 }
 
 /** @returns {Promise<{ kubeconfig: string, sandbox: boolean }>} */
@@ -69,18 +69,50 @@ async function clusterKubeconfig() {
   return { kubeconfig: agent.trim(), sandbox: true };
 }
 
-/** @param {string} url */
-async function waitForHealth(url) {
+/**
+ * The reference control plane the agent registers with (its state survives demo restarts).
+ * @returns {Promise<{ url: string, token: string, adminToken: string, process: import('node:child_process').ChildProcess }>}
+ */
+async function startControlPlane() {
+  const port = await choosePort('PIPEOPS_CONTROL_PLANE_PORT', 8090);
+  const token = 'demo-agent-token';
+  const adminToken = 'demo-admin-token';
+  const stateFile = path.join(process.env.HOME ?? repoRoot, '.cache', 'pipeops-agent', 'control-plane', 'state.json');
+  say(`starting the reference control plane on 127.0.0.1:${port}`);
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'sandbox/control-plane/cli.ts',
+      '--port',
+      String(port),
+      '--token',
+      token,
+      '--admin-token',
+      adminToken,
+      '--state-file',
+      stateFile,
+    ],
+    { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHealth(`${url}/admin/health`, { Authorization: `Bearer ${adminToken}` });
+  return { url, token, adminToken, process: child };
+}
+
+/** @param {string} url @param {Record<string, string>} [headers] */
+async function waitForHealth(url, headers = {}) {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const ok = await fetch(url).then(
+    const ok = await fetch(url, { headers }).then(
       (r) => r.ok,
       () => false,
     );
     if (ok) return;
     await sleep(250);
   }
-  throw new Error(`the app did not answer ${url} within 60 s`);
+  throw new Error(`${url} did not answer within 60 s`);
 }
 
 async function main() {
@@ -91,8 +123,9 @@ async function main() {
     say('building the app (next build, standalone output)');
     await runOrThrow('npm', ['run', '--silent', 'build'], { env: { NEXT_TELEMETRY_DISABLED: '1' } });
   }
-  const port = await choosePort();
-  say('starting the app');
+  const controlPlane = await startControlPlane();
+  const port = await choosePort('PIPEOPS_PORT', 3000);
+  say('starting the app with the agent runtime inside');
   const app = spawn(process.execPath, [serverJs], {
     cwd: repoRoot,
     stdio: 'inherit',
@@ -100,8 +133,13 @@ async function main() {
       ...process.env,
       PORT: String(port),
       HOSTNAME: '127.0.0.1',
-      KUBECONFIG: cluster.kubeconfig,
+      NEXT_MANUAL_SIG_HANDLE: '1',
       NEXT_TELEMETRY_DISABLED: '1',
+      KUBECONFIG: cluster.kubeconfig,
+      PIPEOPS_API_URL: controlPlane.url,
+      PIPEOPS_TOKEN: controlPlane.token,
+      PIPEOPS_CLUSTER_NAME: process.env.PIPEOPS_CLUSTER_NAME ?? 'sandbox',
+      PIPEOPS_STATE_NAMESPACE: process.env.PIPEOPS_STATE_NAMESPACE ?? 'pipeops-system',
     },
   });
   const base = `http://127.0.0.1:${port}`;
@@ -110,10 +148,19 @@ async function main() {
   console.log(`\n  pipeops-agent is running (ready in ${seconds}s)\n`);
   console.log(`  dashboard   ${base}/dashboard`);
   console.log(`  health      ${base}/health`);
+  console.log(`  readiness   ${base}/ready   metrics ${base}/metrics`);
   console.log(`  cluster     ${cluster.sandbox ? 'sandbox (as the agent ServiceAccount)' : cluster.kubeconfig}`);
+  console.log(
+    `  control     ${controlPlane.url}  (admin API: curl -H 'Authorization: Bearer ${controlPlane.adminToken}' ${controlPlane.url}/admin/clusters)`,
+  );
   if (cluster.sandbox) console.log(`  kubectl     eval "$(npm run -s sandbox -- env)" && kubectl get nodes`);
-  console.log('\n  Ctrl-C stops the app; the sandbox keeps running until `npm run sandbox -- down`.\n');
-  const stop = () => app.kill('SIGTERM');
+  console.log(
+    '\n  Ctrl-C stops the app and the control plane; the sandbox keeps running until `npm run sandbox -- down`.\n',
+  );
+  const stop = () => {
+    app.kill('SIGTERM');
+    controlPlane.process.kill('SIGTERM');
+  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   const code = await new Promise((resolve) => app.on('close', (c) => resolve(c ?? 0)));

@@ -2,12 +2,15 @@ import type { Metadata } from 'next';
 import { agentVersion } from '@/agent/version';
 import { Field, Panel, StatusBadge } from '@/components/panel';
 import { getClusterSummary } from '@/server/kubernetes/cluster-summary';
+import { dashboardAgentState } from '@/server/runtime/dashboard-snapshot';
+import { AgentIdentityPanel, ControlLinkPanel } from '@/components/agent-panels';
 
 export const dynamic = 'force-dynamic';
 export const metadata: Metadata = { title: 'Dashboard · pipeops-agent' };
 
 export default async function DashboardPage() {
   const cluster = await getClusterSummary();
+  const agent = dashboardAgentState();
   return (
     <main className="mx-auto max-w-5xl p-4 sm:p-8">
       <header className="mb-6 flex flex-wrap items-baseline justify-between gap-2">
@@ -34,12 +37,16 @@ export default async function DashboardPage() {
             )}
           </dl>
         </Panel>
-        <Panel title="Agent" testId="agent-panel">
-          <dl>
-            <Field label="Version">{agentVersion}</Field>
-            <Field label="Registration">runtime not started</Field>
-          </dl>
-        </Panel>
+        {agent.configured ? (
+          <>
+            <AgentIdentityPanel snapshot={agent.snapshot} />
+            <ControlLinkPanel snapshot={agent.snapshot} />
+          </>
+        ) : (
+          <Panel title="Agent identity" testId="identity-panel">
+            <p className="text-sm">{agent.reason}</p>
+          </Panel>
+        )}
       </div>
     </main>
   );

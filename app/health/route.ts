@@ -1,6 +1,9 @@
-// GET /health — the process is alive and serving HTTP (liveness); readiness is a separate endpoint.
+import { healthEndpoint } from '@/agent/http/endpoints';
+import { serveEndpoint } from '@/server/http/endpoint-response';
+
 export const dynamic = 'force-dynamic';
 
-export function GET(): Response {
-  return Response.json({ status: 'ok' }, { headers: { 'Cache-Control': 'no-store' } });
+// GET /health — the process is alive and serving HTTP (liveness); readiness is /ready.
+export function GET(): Promise<Response> {
+  return serveEndpoint('/health', () => healthEndpoint());
 }

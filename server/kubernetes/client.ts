@@ -1,5 +1,6 @@
 import 'server-only';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '@/agent/kubernetes/kubeconfig';
 
 const kubeConfigKey = Symbol.for('pipeops.kubeConfig');
 type GlobalWithKubeConfig = typeof globalThis & { [kubeConfigKey]?: KubeConfig };
@@ -12,9 +13,7 @@ type GlobalWithKubeConfig = typeof globalThis & { [kubeConfigKey]?: KubeConfig }
 export function kubeConfig(): KubeConfig {
   const store = globalThis as GlobalWithKubeConfig;
   if (!store[kubeConfigKey]) {
-    const kc = new KubeConfig();
-    kc.loadFromDefault();
-    store[kubeConfigKey] = kc;
+    store[kubeConfigKey] = loadKubeConfig();
   }
   return store[kubeConfigKey];
 }

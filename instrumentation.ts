@@ -1,0 +1,6 @@
+// Runs once per server process before requests are served: starts the agent runtime next to Next.js.
+export async function register(): Promise<void> {
+  if (process.env.NEXT_RUNTIME !== 'nodejs') return;
+  const { startAgentHost } = await import('./server/runtime/agent-runtime');
+  startAgentHost();
+}
