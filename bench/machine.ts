@@ -22,3 +22,11 @@ export function stats(samples: number[]): Stats {
   const median = sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
   return { runs: sorted.length, median, min: sorted[0] ?? 0, max: sorted[sorted.length - 1] ?? 0 };
 }
+
+/** Nearest-rank percentile (p in 0..100) of the samples. */
+export function percentile(samples: number[], p: number): number {
+  if (samples.length === 0) throw new Error('percentile() needs at least one sample');
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
+  return sorted[rank - 1] ?? 0;
+}

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { describeMachine, type Stats } from './machine';
+import { benchAgent } from './agent';
 import { benchSandbox } from './sandbox';
 
-const suites = ['sandbox'] as const;
+const suites = ['sandbox', 'agent'] as const;
 type Suite = (typeof suites)[number];
 
 const seconds = (s: Stats): string => `${s.median.toFixed(1)} s (${s.min.toFixed(1)}–${s.max.toFixed(1)}, n=${s.runs})`;
@@ -16,19 +17,62 @@ async function runSandbox(runs: number): Promise<void> {
   console.log(`| \`sandbox down --purge\` (all processes stopped, no listener) | ${seconds(result.down)} |`);
 }
 
-async function main(): Promise<void> {
+async function runAgent(minutes: number): Promise<void> {
+  const r = await benchAgent(minutes, (line) => console.log(`# ${line}`));
+  const verbs = Object.entries(r.apiRequestsByVerb)
+    .map(([verb, n]) => `${verb} ${n}`)
+    .join(', ');
+  const ratio = (ours: number, peer: number): string => (peer > 0 ? `${(ours / peer).toFixed(2)}×` : 'n/a');
+  console.log(`\n| headless agent, steady state (${minutes} min run, heartbeat every 5 s) | value |`);
+  console.log('|---|---|');
+  console.log(
+    `| Kubernetes API requests per minute, watches excluded (audit log) | ${r.apiRequestsPerMinute.toFixed(1)} (${verbs || 'none'}) |`,
+  );
+  console.log(`| control-plane HTTP requests per minute | ${r.controlPlaneHttpPerMinute.toFixed(1)} |`);
+  console.log(`| heartbeats per minute over the WebSocket | ${r.heartbeatsPerMinute.toFixed(1)} |`);
+  console.log(
+    `| heartbeat RTT p50 / p95 (agent, n=${r.heartbeatRtt.count}) | ${r.heartbeatRtt.p50} ms / ${r.heartbeatRtt.p95} ms |`,
+  );
+  console.log(
+    `| heartbeat RTT p50 / p95 (bare \`ws\` client, same server, n=${r.bareWebSocketRtt.count}) | ${r.bareWebSocketRtt.p50.toFixed(2)} ms / ${r.bareWebSocketRtt.p95.toFixed(2)} ms |`,
+  );
+  console.log(`| agent p95 RTT ÷ bare-client p95 RTT | ${ratio(r.heartbeatRtt.p95, r.bareWebSocketRtt.p95)} |`);
+  console.log(`| RSS of the headless agent after ${minutes} min | ${r.rssMiB.toFixed(1)} MiB |`);
+}
+
+interface BenchOptions {
+  only?: Suite;
+  runs: number;
+  agentMinutes: number;
+}
+
+function parseOptions(): BenchOptions {
   const { values } = parseArgs({
-    options: { only: { type: 'string' }, runs: { type: 'string', default: '3' } },
+    options: {
+      only: { type: 'string' },
+      runs: { type: 'string', default: '3' },
+      'agent-minutes': { type: 'string', default: '5' },
+    },
   });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 50) {
     throw new Error(`--runs must be an integer from 1 to 50, got "${values.runs}"`);
   }
+  const agentMinutes = Number(values['agent-minutes']);
+  if (!Number.isFinite(agentMinutes) || agentMinutes < 1 || agentMinutes > 60) {
+    throw new Error(`--agent-minutes must be a number from 1 to 60, got "${values['agent-minutes']}"`);
+  }
   if (values.only !== undefined && !suites.includes(values.only as Suite)) {
     throw new Error(`--only must be one of ${suites.join(', ')}, got "${values.only}"`);
   }
+  return { only: values.only as Suite | undefined, runs, agentMinutes };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
   console.log(`# benchmark run ${new Date().toISOString()}\n# machine: ${describeMachine()}`);
-  await runSandbox(runs);
+  if (!options.only || options.only === 'sandbox') await runSandbox(options.runs);
+  if (!options.only || options.only === 'agent') await runAgent(options.agentMinutes);
 }
 
 main().catch((error: unknown) => {

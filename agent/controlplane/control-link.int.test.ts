@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { readAudit } from '../../sandbox/cluster/audit';
+import { sandboxLayout } from '../../sandbox/cluster/state';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import {
   agentKubeConfig,
@@ -53,6 +55,17 @@ describe('control link against the reference control plane', () => {
     expect(link?.lastRttMs).toBeGreaterThanOrEqual(0);
     const metrics = await agent.metrics.registry.getSingleMetricAsString('pipeops_heartbeat_total');
     expect(metrics).toMatch(/pipeops_heartbeat_total\{transport="websocket"\} [1-9]/);
+  });
+
+  it('sends heartbeats from watch caches, without a Kubernetes LIST per heartbeat', async () => {
+    const windowStart = Date.now();
+    const heartbeats = (await clusterOf(cp, agent)).heartbeats;
+    await heartbeatsAfter(cp, agent, heartbeats + 5);
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // let the audit log flush
+    const lists = readAudit(sandboxLayout(sandbox.name)).filter(
+      (e) => e.at >= windowStart && e.verb === 'list' && /\/(nodes|pods)\b/.test(e.requestURI),
+    );
+    expect(lists).toEqual([]);
   });
 
   it('resumes heartbeats after the control plane restarts, without re-registering', async () => {

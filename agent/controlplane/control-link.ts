@@ -220,8 +220,8 @@ export class ControlLink {
   }
 
   async #httpHeartbeat(): Promise<SessionEnd | undefined> {
-    const sentAt = Date.now();
-    this.#update({ lastHeartbeatAt: new Date(sentAt).toISOString() });
+    const sentAt = performance.now();
+    this.#update({ lastHeartbeatAt: new Date().toISOString() });
     try {
       const reply = await this.#options.transport.request(
         'POST',
@@ -261,9 +261,10 @@ export class ControlLink {
     this.#update({ lastHeartbeatAt: new Date().toISOString() });
   }
 
+  /** `sentAt` is a performance.now() reading: sub-millisecond and immune to wall-clock jumps. */
   acknowledged(sentAt: number, transport: 'websocket' | 'http'): void {
     const now = Date.now();
-    const ms = now - sentAt;
+    const ms = Math.round((performance.now() - sentAt) * 100) / 100;
     this.#options.metrics.heartbeats.inc({ transport });
     this.#options.metrics.heartbeatRtt.observe(ms / 1000);
     const rtt = [...this.#status.rtt, { at: new Date(now).toISOString(), ms }].filter(
@@ -321,7 +322,7 @@ class LinkSession {
   #tick(): void {
     const now = Date.now();
     for (const [id, sentAt] of this.#pending) {
-      if (now - sentAt > this.#link.deadAfterMs) {
+      if (performance.now() - sentAt > this.#link.deadAfterMs) {
         this.#pending.delete(id);
         this.#link.heartbeatFailed('no_ack', `heartbeat ${id} was never acknowledged`);
       }
@@ -338,7 +339,7 @@ class LinkSession {
     if (this.#ws.readyState !== WebSocket.OPEN) return;
     const requestId = `hb-${Date.now().toString(36)}-${++this.#sequence}`;
     const message = envelope('heartbeat', this.#link.options.buildHeartbeat(), requestId);
-    this.#pending.set(requestId, Date.now());
+    this.#pending.set(requestId, performance.now());
     this.#ws.send(JSON.stringify(message), (error) => {
       if (error) this.#link.heartbeatFailed('send', error.message);
     });

@@ -50,6 +50,13 @@ export async function metricsEndpoint(metrics: AgentMetrics): Promise<EndpointRe
   };
 }
 
+function rttSummary(samples: number[]): { count: number; p50_ms?: number; p95_ms?: number; max_ms?: number } {
+  if (samples.length === 0) return { count: 0 };
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number): number => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+  return { count: sorted.length, p50_ms: at(50), p95_ms: at(95), max_ms: sorted[sorted.length - 1] };
+}
+
 /** Per hop: control plane, Kubernetes API, tunnel. */
 export function detailedHealthEndpoint(runtime: AgentRuntime | undefined): EndpointResponse {
   if (!runtime) {
@@ -81,6 +88,7 @@ export function detailedHealthEndpoint(runtime: AgentRuntime | undefined): Endpo
           last_heartbeat_at: link.lastHeartbeatAt,
           last_ack_at: link.lastAckAt,
           last_rtt_ms: link.lastRttMs,
+          rtt_15m: rttSummary(link.rtt.map((point) => point.ms)),
           consecutive_failures: link.consecutiveFailures,
           last_error: link.lastError,
           recent_reconnects: link.reconnects.slice(-10),

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { ensureBinaries } from './binaries';
 import { bootstrapCluster } from './bootstrap';
 import {
   apiServerLaunch,
+  auditPolicy,
   controllerManagerLaunch,
   etcdLaunch,
   kwokLaunch,
@@ -141,6 +143,7 @@ async function startAll(layout: SandboxLayout, pki: SandboxPki, log: Log, starte
     components: {},
   };
   const context = { bins, pki, layout, ports };
+  await writeFile(path.join(layout.dir, 'audit-policy.yaml'), auditPolicy);
   await launch(layout, state, etcdLaunch(context), log);
   await waitForComponent(layout, state, 'etcd', () => isPortListening(ports.etcdClient));
   await launch(layout, state, apiServerLaunch(context), log);

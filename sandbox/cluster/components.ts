@@ -51,7 +51,7 @@ export function etcdLaunch({ bins, layout, ports }: LaunchContext): ComponentLau
   };
 }
 
-export function apiServerLaunch({ bins, pki, ports }: LaunchContext): ComponentLaunch {
+export function apiServerLaunch({ bins, pki, layout, ports }: LaunchContext): ComponentLaunch {
   return {
     name: 'kube-apiserver',
     bin: bins.kubeApiserver,
@@ -71,10 +71,27 @@ export function apiServerLaunch({ bins, pki, ports }: LaunchContext): ComponentL
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
       '--service-cluster-ip-range=10.0.0.0/24',
       '--allow-privileged=true',
+      `--audit-policy-file=${path.join(layout.dir, 'audit-policy.yaml')}`,
+      `--audit-log-path=${path.join(layout.logDir, 'audit.log')}`,
+      '--audit-log-maxsize=100',
+      '--audit-log-maxbackup=1',
       '--v=1',
     ],
   };
 }
+
+/**
+ * Audit only what the agent's ServiceAccounts do (metadata level), so tests and benchmarks can count the
+ * agent's API requests; everything else is not audited.
+ */
+export const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    userGroups: ['system:serviceaccounts:pipeops-system']
+  - level: None
+`;
 
 export function controllerManagerLaunch({ bins, pki, layout, ports }: LaunchContext): ComponentLaunch {
   const kubeconfig = layout.controllerManagerKubeconfig;
