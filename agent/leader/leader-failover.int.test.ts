@@ -92,7 +92,8 @@ describe('leader election across two agent processes', () => {
     });
     const takeoverMs = Date.now() - killedAt;
     console.log(`leader takeover after SIGKILL: ${takeoverMs} ms (lease ${leaseDurationMs} ms)`);
-    expect(takeoverMs).toBeLessThanOrEqual(leaseDurationMs + retryPeriodMs * 2);
+    // Expiry is judged from when the standby last saw the Lease change, polled every retry period.
+    expect(takeoverMs).toBeLessThanOrEqual(leaseDurationMs + retryPeriodMs * 3);
     await vi.waitFor(async () => expect((await detailed(standby))?.status).toBe('ready'), { timeout: 10_000 });
   });
 
