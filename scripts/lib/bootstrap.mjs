@@ -63,13 +63,20 @@ export function say(message) {
   console.log(`\x1b[1m▶ ${message}\x1b[0m`);
 }
 
-/** npm ci when node_modules is missing or older than package-lock.json. */
+/**
+ * Installs the locked dependencies when node_modules is missing or older than package-lock.json.
+ * `npm install --no-save` rather than `npm ci`: with this machine's `omit-lockfile-registry-resolved`
+ * setting npm 11 leaves other platforms' optional packages out of the lock file, and `npm ci` then refuses
+ * it as out of sync. `--no-save` installs the locked versions and never rewrites the lock file.
+ */
 export async function ensureNodeModules() {
   const marker = path.join(repoRoot, 'node_modules', '.package-lock.json');
   const lock = path.join(repoRoot, 'package-lock.json');
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
-  say('installing npm dependencies (npm ci)');
-  await runOrThrow('npm', ['ci', '--no-audit', '--no-fund'], { env: { PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' } });
+  say('installing npm dependencies (locked versions)');
+  await runOrThrow('npm', ['install', '--no-save', '--no-audit', '--no-fund'], {
+    env: { PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' },
+  });
 }
 
 /** Debian's Chromium for Playwright (never Playwright's own download). */
