@@ -19,6 +19,12 @@ import { IdentityStore, type AgentIdentity, type LoadedIdentity } from './state/
 import { resolveAgentNamespace } from './state/namespace';
 import { agentVersion } from './version';
 
+/** Resolves once the signal has aborted, including when it already had. */
+function abortedSignal(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
 const serviceAccountTokenFile = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 export type RuntimePhase = 'starting' | 'standby' | 'registering' | 'running' | 'stopping' | 'stopped';
@@ -218,7 +224,7 @@ export class AgentRuntime {
     this.#link = link;
     link.start();
     this.#setPhase('running');
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    await abortedSignal(signal);
     await link.stop();
     await this.#counts.stop();
     this.#link = undefined;
@@ -292,8 +298,8 @@ export class AgentRuntime {
       k8s_version: this.#k8sVersion ?? '',
       hostname: config.agent.pod_name ?? hostname(),
       agent_version: agentVersion,
-      k8s_service_token: existsSync(serviceAccountTokenFile)
-        ? readFileSync(serviceAccountTokenFile, 'utf8').trim()
+      k8s_service_token: existsSync(/* turbopackIgnore: true */ serviceAccountTokenFile)
+        ? readFileSync(/* turbopackIgnore: true */ serviceAccountTokenFile, 'utf8').trim()
         : '',
       tunnel_port_config: tunnelPorts,
       labels: { ...config.agent.labels, 'agent.pipeops.io/version': agentVersion },

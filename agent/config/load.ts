@@ -64,7 +64,7 @@ function getPath(tree: unknown, parts: PropertyKey[]): unknown {
 function readConfigFile(file: string): Tree {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(/* turbopackIgnore: true */ file, 'utf8');
   } catch (error) {
     throw new ConfigError(`config: cannot read ${file}: ${(error as Error).message}`);
   }
@@ -115,7 +115,7 @@ function configFilePath(options: LoadOptions, env: Record<string, string | undef
   const explicit = options.configFile ?? env.PIPEOPS_CONFIG_FILE;
   if (explicit) return explicit;
   const implicit = path.join(options.cwd ?? process.cwd(), 'config.yaml');
-  return existsSync(implicit) ? implicit : undefined;
+  return existsSync(/* turbopackIgnore: true */ implicit) ? implicit : undefined;
 }
 
 function applyEnv(raw: Tree, env: Record<string, string | undefined>): Set<string> {

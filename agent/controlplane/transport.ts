@@ -32,7 +32,7 @@ export class ControlPlaneTransport {
     this.#timeoutMs = config.pipeops.timeout;
     this.#tls = {
       rejectUnauthorized: !config.pipeops.tls.insecure_skip_verify,
-      ca: config.pipeops.tls.ca_file ? readFileSync(config.pipeops.tls.ca_file) : undefined,
+      ca: config.pipeops.tls.ca_file ? readFileSync(/* turbopackIgnore: true */ config.pipeops.tls.ca_file) : undefined,
       keepAlive: true,
     };
   }

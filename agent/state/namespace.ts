@@ -9,8 +9,8 @@ export function resolveAgentNamespace(
   mountFile = serviceAccountNamespaceFile,
 ): string {
   if (configured) return configured;
-  if (existsSync(mountFile)) {
-    const fromMount = readFileSync(mountFile, 'utf8').trim();
+  if (existsSync(/* turbopackIgnore: true */ mountFile)) {
+    const fromMount = readFileSync(/* turbopackIgnore: true */ mountFile, 'utf8').trim();
     if (fromMount) return fromMount;
   }
   return podNamespace ?? 'pipeops-system';
