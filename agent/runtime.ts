@@ -129,6 +129,11 @@ export class AgentRuntime {
   }
 
   start(): void {
+    if (this.#deps.config.pipeops.tls.insecure_skip_verify) {
+      this.#logger.warn(
+        'TLS certificate verification of the control plane is DISABLED (pipeops.tls.insecure_skip_verify)',
+      );
+    }
     this.#main ??= this.#run().catch((error: unknown) => {
       this.#logger.error({ err: String(error) }, 'agent runtime failed');
     });

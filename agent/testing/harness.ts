@@ -20,7 +20,12 @@ export interface TestControlPlane extends ControlPlaneHandle {
 }
 
 export async function startTestControlPlane(
-  options: { port?: number; stateFile?: string; pingIntervalMs?: number } = {},
+  options: {
+    port?: number;
+    stateFile?: string;
+    pingIntervalMs?: number;
+    tls?: { certFile: string; keyFile: string };
+  } = {},
 ): Promise<TestControlPlane> {
   const stateFile = options.stateFile ?? path.join(await mkdtemp(path.join(tmpdir(), 'cp-')), 'state.json');
   const handle = await startControlPlane({
@@ -30,6 +35,7 @@ export async function startTestControlPlane(
     stateFile,
     enableTestFaults: true,
     pingIntervalMs: options.pingIntervalMs ?? 60_000,
+    tls: options.tls,
   });
   const admin = async <T>(route: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${handle.url}${route}`, {

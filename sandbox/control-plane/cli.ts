@@ -16,6 +16,7 @@ const usage = `usage: npm run control-plane -- [options]
   --tunnel-server-addr ADDR    tunnel server address handed to agents
   --tunnel-server-fingerprint FP
   --tunnel-port-range LOW-HIGH remote tunnel ports to allocate (default 40000-40999)
+  --tls-cert FILE --tls-key FILE  serve HTTPS/WSS with this PEM certificate and key (both required)
   --verbose                    log every request`;
 
 /** A bad command-line value; the message names the option, the value and what is allowed. */
@@ -64,6 +65,8 @@ function parseCli(argv: string[]): { options: ControlPlaneOptions; verbose: bool
       'tunnel-server-addr': { type: 'string' },
       'tunnel-server-fingerprint': { type: 'string' },
       'tunnel-port-range': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -80,9 +83,16 @@ function parseCli(argv: string[]): { options: ControlPlaneOptions; verbose: bool
     tunnelServerAddr: values['tunnel-server-addr'],
     tunnelServerFingerprint: values['tunnel-server-fingerprint'],
     tunnelPortRange: portRangeOption(values['tunnel-port-range']),
+    tls: tlsOption(values['tls-cert'], values['tls-key']),
   };
   resolveOptions(options);
   return { options, verbose: values.verbose };
+}
+
+function tlsOption(certFile: string | undefined, keyFile: string | undefined): ControlPlaneOptions['tls'] {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (!certFile || !keyFile) throw new UsageError('--tls-cert and --tls-key must be given together');
+  return { certFile, keyFile };
 }
 
 function printLog(verbose: boolean): (entry: LogEntry) => void {

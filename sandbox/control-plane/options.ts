@@ -27,6 +27,7 @@ const optionsSchema = z.object({
   pingIntervalMs: z.number().int().min(10).max(3_600_000).default(defaultPingIntervalMs),
   tunnelServerAddr: z.string().max(512).default(''),
   tunnelServerFingerprint: z.string().max(256).default(''),
+  tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   tunnelPortRange: z
     .tuple([portNumber, portNumber])
     .refine(([low, high]) => low <= high, 'the first port must not be above the second')
@@ -50,6 +51,8 @@ export interface ControlPlaneOptions {
   pingIntervalMs?: number;
   tunnelServerAddr?: string;
   tunnelServerFingerprint?: string;
+  /** Serve HTTPS and WSS with this certificate (PEM files) instead of plain HTTP. */
+  tls?: { certFile: string; keyFile: string };
   /** Inclusive range remote tunnel ports are allocated from (default 40000-40999). */
   tunnelPortRange?: [number, number];
   log?: LogFn;
@@ -68,8 +71,8 @@ export function resolveOptions(options: ControlPlaneOptions): ResolvedOptions {
 }
 
 /** The loopback-reachable URL for a listening address. */
-export function baseUrl(host: string, port: number): string {
-  if (host === '0.0.0.0') return `http://127.0.0.1:${port}`;
-  if (host === '::') return `http://[::1]:${port}`;
-  return host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+export function baseUrl(host: string, port: number, scheme: 'http' | 'https' = 'http'): string {
+  if (host === '0.0.0.0') return `${scheme}://127.0.0.1:${port}`;
+  if (host === '::') return `${scheme}://[::1]:${port}`;
+  return host.includes(':') ? `${scheme}://[${host}]:${port}` : `${scheme}://${host}:${port}`;
 }

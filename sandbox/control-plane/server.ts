@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { adminRoutes } from './admin-routes';
@@ -161,12 +163,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     pingIntervalMs: resolved.pingIntervalMs,
   });
   const ctx: Context = { options: resolved, store, registry, counters, sockets, faults: noFaults() };
-  const server = createServer((req, res) => onRequest(ctx, req, res));
+  const handler = (req: IncomingMessage, res: ServerResponse): void => onRequest(ctx, req, res);
+  const server: Server = resolved.tls
+    ? createTlsServer({ cert: readFileSync(resolved.tls.certFile), key: readFileSync(resolved.tls.keyFile) }, handler)
+    : createServer(handler);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => onUpgrade(ctx, req, socket, head));
   const port = await listen(server, resolved.port, resolved.host);
   let stopping: Promise<void> | undefined;
   return {
-    url: baseUrl(resolved.host, port),
+    url: baseUrl(resolved.host, port, resolved.tls ? 'https' : 'http'),
     port,
     stop: async () => {
       stopping ??= closeServer(ctx, server);
