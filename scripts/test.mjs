@@ -4,7 +4,7 @@
 // at the end. Ends with one plain line "N passed, N failed" summing every suite.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { ensureChromium, ensureGoBinaries, ensureNodeModules, repoRoot, run, say } from './lib/bootstrap.mjs';
+import { ensureDebianPackages, ensureGoBinaries, ensureNodeModules, repoRoot, run, say } from './lib/bootstrap.mjs';
 
 const resultsDir = path.join(repoRoot, '.test-results');
 const sandboxName = process.env.PIPEOPS_SANDBOX_NAME ?? 'test';
@@ -84,7 +84,7 @@ async function main() {
   mkdirSync(resultsDir, { recursive: true });
 
   await ensureNodeModules();
-  await ensureChromium();
+  await ensureDebianPackages();
   await ensureGoBinaries();
 
   await step('lint (eslint)', bin('eslint'), ['--max-warnings=0', '.']);

@@ -182,6 +182,7 @@ export class ControlLink {
       const ws = new WebSocket(url, {
         headers: this.#options.transport.authHeaders(),
         agent: this.#options.transport.agentFor(url),
+        ...this.#options.transport.tlsOptions(),
         handshakeTimeout: this.#options.transport.timeoutMs,
         maxPayload: maxMessageBytes,
       });

@@ -25,13 +25,8 @@ describe('ControlPlaneTransport', () => {
   });
 
   it('verifies TLS unless explicitly disabled', () => {
-    const verified = transportFor('https://cp.example.test').agentFor('https://cp.example.test') as unknown as {
-      options: { rejectUnauthorized?: boolean };
-    };
-    expect(verified.options.rejectUnauthorized).toBe(true);
-    const insecure = transportFor('https://cp.example.test', { PIPEOPS_TLS_INSECURE_SKIP_VERIFY: 'true' }).agentFor(
-      'https://cp.example.test',
-    ) as unknown as { options: { rejectUnauthorized?: boolean } };
-    expect(insecure.options.rejectUnauthorized).toBe(false);
+    expect(transportFor('https://cp.example.test').tlsOptions().rejectUnauthorized).toBe(true);
+    const insecure = transportFor('https://cp.example.test', { PIPEOPS_TLS_INSECURE_SKIP_VERIFY: 'true' });
+    expect(insecure.tlsOptions().rejectUnauthorized).toBe(false);
   });
 });

@@ -24,7 +24,7 @@ export class ControlPlaneTransport {
   readonly apiUrl: URL;
   readonly #token: string;
   readonly #timeoutMs: number;
-  readonly #tls: https.AgentOptions;
+  readonly #tls: { rejectUnauthorized: boolean; ca?: Buffer };
 
   constructor(config: RuntimeConfig) {
     this.apiUrl = new URL(config.pipeops.api_url);
@@ -33,7 +33,6 @@ export class ControlPlaneTransport {
     this.#tls = {
       rejectUnauthorized: !config.pipeops.tls.insecure_skip_verify,
       ca: config.pipeops.tls.ca_file ? readFileSync(/* turbopackIgnore: true */ config.pipeops.tls.ca_file) : undefined,
-      keepAlive: true,
     };
   }
 
@@ -48,11 +47,21 @@ export class ControlPlaneTransport {
     return { Authorization: `Bearer ${this.#token}`, 'User-Agent': 'pipeops-agent' };
   }
 
-  /** The agent for a URL: a CONNECT proxy when the environment asks for one, else a direct TLS agent. */
+  /**
+   * TLS options for the connection to the control plane itself. They go on every request (not only the
+   * agent) because through a CONNECT proxy the proxy agent takes the target's TLS options from the request.
+   */
+  tlsOptions(): { rejectUnauthorized: boolean; ca?: Buffer } {
+    return this.#tls;
+  }
+
+  /** The agent for a URL: a CONNECT proxy when the environment asks for one, else a direct (TLS) agent. */
   agentFor(url: string): http.Agent {
     const proxy = proxyForUrl(url);
-    if (proxy) return new HttpsProxyAgent(proxy, this.#tls);
-    return url.startsWith('https') || url.startsWith('wss') ? new https.Agent(this.#tls) : new http.Agent();
+    if (proxy) return new HttpsProxyAgent(proxy);
+    return url.startsWith('https') || url.startsWith('wss')
+      ? new https.Agent({ ...this.#tls, keepAlive: true })
+      : new http.Agent();
   }
 
   get timeoutMs(): number {
@@ -65,6 +74,7 @@ export class ControlPlaneTransport {
     const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = client.request(url, {
+        ...this.#tls,
         method,
         agent: this.agentFor(url.toString()),
         timeout: this.#timeoutMs,

@@ -79,18 +79,25 @@ export async function ensureNodeModules() {
   });
 }
 
-/** Debian's Chromium for Playwright (never Playwright's own download). */
-export async function ensureChromium() {
-  if (existsSync(chromiumPath)) return;
+/** Debian packages the tests drive for real: Chromium for Playwright (never Playwright's own download), tinyproxy as the HTTPS proxy. */
+const debianPackages = [
+  { name: 'chromium', binary: chromiumPath, extra: ['fonts-dejavu-core'] },
+  { name: 'tinyproxy', binary: '/usr/bin/tinyproxy', extra: [] },
+];
+
+export async function ensureDebianPackages() {
+  const missing = debianPackages.filter((p) => !existsSync(p.binary));
+  if (missing.length === 0) return;
+  const names = missing.flatMap((p) => [p.name, ...p.extra]);
   if (process.getuid?.() !== 0) {
-    throw new Error(`Chromium not found at ${chromiumPath}; install it with: sudo apt-get install -y chromium`);
+    throw new Error(
+      `missing ${missing.map((p) => p.binary).join(', ')}; install with: sudo apt-get install -y ${names.join(' ')}`,
+    );
   }
-  say('installing Debian chromium (apt-get)');
+  say(`installing Debian packages: ${names.join(' ')}`);
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
   await runOrThrow('apt-get', ['update', '-q'], { env });
-  await runOrThrow('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'chromium', 'fonts-dejavu-core'], {
-    env,
-  });
+  await runOrThrow('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...names], { env });
 }
 
 /** The Go-built test peers (etcd, Kubernetes, KWOK, chisel), cached outside the repo by version. */
