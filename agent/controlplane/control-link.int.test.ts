@@ -122,7 +122,8 @@ describe('control link against the reference control plane', () => {
     for (const kind of ['not_json', 'bad_envelope', 'unknown_type'] as const) {
       await waitForReady(agent.runtime);
       const before = dropReasons().length;
-      await cp.admin('/admin/faults', { send_malformed: kind });
+      const sent = await cp.admin<{ malformed_sent: number }>('/admin/faults', { send_malformed: kind });
+      expect(sent.malformed_sent).toBe(1);
       await vi.waitFor(() => expect(dropReasons().length).toBe(before + 1), { timeout: 5_000 });
     }
     await waitForReady(agent.runtime);

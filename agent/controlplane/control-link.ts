@@ -31,6 +31,8 @@ export interface LinkStatus {
   lastAckAt?: string;
   lastRttMs?: number;
   heartbeatsAcked: number;
+  /** An ack arrived on the current connection (a new socket is not healthy until its first ack). */
+  sessionAcked: boolean;
   consecutiveFailures: number;
   lastError?: string;
   reconnects: LinkEvent[];
@@ -82,6 +84,7 @@ export class ControlLink {
     state: 'idle',
     transport: 'none',
     heartbeatsAcked: 0,
+    sessionAcked: false,
     consecutiveFailures: 0,
     reconnects: [],
     rtt: [],
@@ -100,11 +103,11 @@ export class ControlLink {
     return { ...this.#status, reconnects: [...this.#status.reconnects], rtt: [...this.#status.rtt] };
   }
 
-  /** Connected (or on HTTP fallback) and acknowledged within the dead-link window. */
+  /** Connected (or on HTTP fallback), acknowledged on this connection, and within the dead-link window. */
   healthy(now = Date.now()): boolean {
-    const { state, lastAckAt } = this.#status;
+    const { state, lastAckAt, sessionAcked } = this.#status;
     if (state !== 'connected' && state !== 'http-fallback') return false;
-    return lastAckAt !== undefined && now - Date.parse(lastAckAt) <= this.deadAfterMs;
+    return sessionAcked && lastAckAt !== undefined && now - Date.parse(lastAckAt) <= this.deadAfterMs;
   }
 
   start(): void {
@@ -137,6 +140,7 @@ export class ControlLink {
       this.#update({ state: 'connecting', transport: 'none' });
       const end = await this.#webSocketSession(signal);
       if (signal.aborted || end.kind === 'stopped') return;
+      this.#update({ state: 'connecting', transport: 'none', sessionAcked: false });
       failures = end.kind === 'lost' && end.healthy ? 0 : failures;
       const next = await this.#afterSession(end, signal);
       if (next === 'now') continue;
@@ -211,7 +215,12 @@ export class ControlLink {
 
   async #httpFallbackSession(signal: AbortSignal): Promise<SessionEnd> {
     const until = Date.now() + (this.#options.httpFallbackMs ?? 60_000);
-    this.#update({ state: 'http-fallback', transport: 'http', connectedSince: new Date().toISOString() });
+    this.#update({
+      state: 'http-fallback',
+      transport: 'http',
+      connectedSince: new Date().toISOString(),
+      sessionAcked: false,
+    });
     while (!signal.aborted && Date.now() < until) {
       const end = await this.#httpHeartbeat();
       if (end) return end;
@@ -254,7 +263,12 @@ export class ControlLink {
   }
 
   connected(): void {
-    this.#update({ state: 'connected', transport: 'websocket', connectedSince: new Date().toISOString() });
+    this.#update({
+      state: 'connected',
+      transport: 'websocket',
+      connectedSince: new Date().toISOString(),
+      sessionAcked: false,
+    });
     this.#logger.info('Control link connected (WebSocket)');
   }
 
@@ -276,6 +290,7 @@ export class ControlLink {
       lastRttMs: ms,
       rtt,
       heartbeatsAcked: this.#status.heartbeatsAcked + 1,
+      sessionAcked: true,
       consecutiveFailures: 0,
       lastError: undefined,
     });
