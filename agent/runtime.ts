@@ -393,6 +393,7 @@ export class AgentRuntime {
     this.#abort.abort();
     await this.#elector?.stop();
     await this.#main;
+    this.#transport.close();
     this.#setPhase('stopped');
   }
 }

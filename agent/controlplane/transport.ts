@@ -25,6 +25,7 @@ export class ControlPlaneTransport {
   readonly #token: string;
   readonly #timeoutMs: number;
   readonly #tls: { rejectUnauthorized: boolean; ca?: Buffer };
+  readonly #agents = new Map<string, http.Agent>();
 
   constructor(config: RuntimeConfig) {
     this.apiUrl = new URL(config.pipeops.api_url);
@@ -55,13 +56,30 @@ export class ControlPlaneTransport {
     return this.#tls;
   }
 
-  /** The agent for a URL: a CONNECT proxy when the environment asks for one, else a direct (TLS) agent. */
+  /**
+   * The agent for a URL: a CONNECT proxy when the environment asks for one, else a direct (TLS) agent.
+   * Agents are reused so keep-alive sockets are shared instead of piling up one agent per request.
+   */
   agentFor(url: string): http.Agent {
     const proxy = proxyForUrl(url);
-    if (proxy) return new HttpsProxyAgent(proxy);
-    return url.startsWith('https') || url.startsWith('wss')
-      ? new https.Agent({ ...this.#tls, keepAlive: true })
-      : new http.Agent();
+    const secure = url.startsWith('https') || url.startsWith('wss');
+    const key = proxy ?? (secure ? 'direct-tls' : 'direct');
+    let agent = this.#agents.get(key);
+    if (!agent) {
+      agent = proxy
+        ? new HttpsProxyAgent(proxy)
+        : secure
+          ? new https.Agent({ ...this.#tls, keepAlive: true })
+          : new http.Agent({ keepAlive: true });
+      this.#agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  /** Drops idle keep-alive sockets (on shutdown). */
+  close(): void {
+    for (const agent of this.#agents.values()) agent.destroy();
+    this.#agents.clear();
   }
 
   get timeoutMs(): number {
