@@ -92,8 +92,10 @@ describe('leader election across two agent processes', () => {
     });
     const takeoverMs = Date.now() - killedAt;
     console.log(`leader takeover after SIGKILL: ${takeoverMs} ms (lease ${leaseDurationMs} ms)`);
-    // Expiry is judged from when the standby last saw the Lease change, polled every retry period.
-    expect(takeoverMs).toBeLessThanOrEqual(leaseDurationMs + retryPeriodMs * 3);
+    // Expiry is judged from when the standby last saw the Lease change (client-go's rule, immune to clock
+    // skew), polled every retry period (+20% jitter): the bound is the lease plus two polls, plus slack for
+    // a busy 2-core machine. Typical runs take 4.0–4.4 s (docs/benchmarks.md).
+    expect(takeoverMs).toBeLessThanOrEqual(leaseDurationMs + 2 * retryPeriodMs * 1.2 + 2000);
     await vi.waitFor(async () => expect((await detailed(standby))?.status).toBe('ready'), { timeout: 10_000 });
   });
 
