@@ -2,11 +2,12 @@ import { parseArgs } from 'node:util';
 import { describeMachine, type Stats } from './machine';
 import { benchAgent } from './agent';
 import { benchSandbox } from './sandbox';
+import { benchTunnel } from './tunnel';
 
-const suites = ['sandbox', 'agent'] as const;
+const suites = ['sandbox', 'agent', 'tunnel'] as const;
 type Suite = (typeof suites)[number];
 
-const seconds = (s: Stats): string => `${s.median.toFixed(1)} s (${s.min.toFixed(1)}–${s.max.toFixed(1)}, n=${s.runs})`;
+const seconds = (s: Stats): string => `${s.median.toFixed(2)} s (${s.min.toFixed(2)}–${s.max.toFixed(2)}, n=${s.runs})`;
 
 async function runSandbox(runs: number): Promise<void> {
   const result = await benchSandbox(runs);
@@ -38,6 +39,18 @@ async function runAgent(minutes: number): Promise<void> {
   );
   console.log(`| agent p95 RTT ÷ bare-client p95 RTT | ${ratio(r.heartbeatRtt.p95, r.bareWebSocketRtt.p95)} |`);
   console.log(`| RSS of the headless agent after ${minutes} min | ${r.rssMiB.toFixed(1)} MiB |`);
+}
+
+async function runTunnel(runs: number): Promise<void> {
+  const r = await benchTunnel(64, Math.max(runs, 5));
+  const mibps = (s: Stats): string => `${((2 * r.payloadMiB) / s.median).toFixed(0)} MiB/s`;
+  console.log(
+    `\n| ${r.payloadMiB} MiB through the Go chisel server and back (echo), median (min–max, runs) | ours | Go chisel client |`,
+  );
+  console.log('|---|---|---|');
+  console.log(`| round trip | ${seconds(r.ours)} | ${seconds(r.goClient)} |`);
+  console.log(`| throughput, both directions counted | ${mibps(r.ours)} | ${mibps(r.goClient)} |`);
+  console.log(`| ours ÷ Go client (time) | ${(r.ours.median / r.goClient.median).toFixed(2)}× | |`);
 }
 
 interface BenchOptions {
@@ -72,6 +85,7 @@ async function main(): Promise<void> {
   const options = parseOptions();
   console.log(`# benchmark run ${new Date().toISOString()}\n# machine: ${describeMachine()}`);
   if (!options.only || options.only === 'sandbox') await runSandbox(options.runs);
+  if (!options.only || options.only === 'tunnel') await runTunnel(options.runs);
   if (!options.only || options.only === 'agent') await runAgent(options.agentMinutes);
 }
 

@@ -7,13 +7,7 @@ import { binaryPaths } from '../../sandbox/cluster/versions';
 
 export const chiselBinary = binaryPaths().chisel;
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
-}
+export { freePort } from '../../sandbox/cluster/processes';
 
 export async function generateKey(path: string): Promise<void> {
   await promisify(execFile)(chiselBinary, ['server', '--keygen', path]);
