@@ -12,3 +12,10 @@ export function loadKubeConfig(): KubeConfig {
   }
   return kc;
 }
+
+/** A kubeconfig file loaded as-is (tests, benchmarks and the sandbox use explicit files). */
+export function kubeConfigFromFile(file: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(file);
+  return kc;
+}

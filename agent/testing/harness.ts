@@ -3,10 +3,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { KubeConfig } from '@kubernetes/client-node';
 import { vi } from 'vitest';
 import { startControlPlane, type ControlPlaneHandle } from '../../sandbox/control-plane/server';
 import { loadConfig, requireRuntimeConfig } from '../config/load';
+import { kubeConfigFromFile } from '../kubernetes/kubeconfig';
 import { createLogger, type LogContext } from '../logging/logger';
 import { AgentMetrics } from '../metrics/agent-metrics';
 import { AgentRuntime } from '../runtime';
@@ -76,11 +76,7 @@ export function uniqueNames(): { configMap: string; lease: string } {
   return { configMap: `state-${suffix}`, lease: `leader-${suffix}` };
 }
 
-export function agentKubeConfig(file: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
-}
+export { kubeConfigFromFile as agentKubeConfig } from '../kubernetes/kubeconfig';
 
 /** An in-process agent runtime with fast timings and its log lines captured. */
 export function createTestRuntime(options: {
@@ -120,7 +116,7 @@ export function createTestRuntime(options: {
   const metrics = new AgentMetrics();
   const runtime = new AgentRuntime({
     config,
-    kc: agentKubeConfig(options.kubeconfig),
+    kc: kubeConfigFromFile(options.kubeconfig),
     logger: createLogger(config.logging.level, logContext, stream),
     logContext,
     metrics,

@@ -3,13 +3,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CoreV1Api,
-  KubeConfig,
   KubernetesObjectApi,
+  type KubeConfig,
   PatchStrategy,
   type KubernetesObject,
   type V1Node,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { kubeConfigFromFile } from '../../agent/kubernetes/kubeconfig';
 import { writeKubeconfig } from './kubeconfig';
 import { kwokNode } from './nodes';
 import type { SandboxPki } from './pki';
@@ -30,12 +31,6 @@ interface BootstrapContext {
   nodes: number;
   state: SandboxState;
   log: (line: string) => void;
-}
-
-export function adminClient(kubeconfig: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  return kc;
 }
 
 /** Server-side applies every document of a manifest file (idempotent across `up` runs). */
@@ -101,7 +96,7 @@ async function mintAgentKubeconfig(kc: KubeConfig, ctx: BootstrapContext): Promi
  * KWOK nodes (count reconciled), the controller-manager's default ServiceAccount, and a fresh agent token.
  */
 export async function bootstrapCluster(ctx: BootstrapContext): Promise<void> {
-  const kc = adminClient(ctx.layout.adminKubeconfig);
+  const kc = kubeConfigFromFile(ctx.layout.adminKubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
   await applyManifest(kc, path.join(manifestsDir, 'agent-identity.yaml'));
   await ensureNodes(kc, ctx.nodes, ctx.log);

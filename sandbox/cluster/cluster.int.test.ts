@@ -5,21 +5,15 @@ import {
   AppsV1Api,
   AuthorizationV1Api,
   CoreV1Api,
-  KubeConfig,
   VersionApi,
   type V1Pod,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { kubeConfigFromFile } from '../../agent/kubernetes/kubeconfig';
 import { up } from './cluster';
 import { sandboxVersions } from './versions';
 
 const sandbox = inject('sandbox');
-
-function client(file: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(file);
-  return kc;
-}
 
 async function statusOf(call: Promise<unknown>): Promise<number> {
   try {
@@ -44,8 +38,8 @@ async function waitForPods(core: CoreV1Api, namespace: string, count: number): P
 }
 
 describe('sandbox cluster (real kube-apiserver with RBAC)', () => {
-  const admin = client(sandbox.adminKubeconfig);
-  const agent = client(sandbox.agentKubeconfig);
+  const admin = kubeConfigFromFile(sandbox.adminKubeconfig);
+  const agent = kubeConfigFromFile(sandbox.agentKubeconfig);
   const namespace = `it-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {

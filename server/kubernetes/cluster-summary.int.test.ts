@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigFromFile } from '@/agent/kubernetes/kubeconfig';
 import { describe, expect, inject, it } from 'vitest';
 import { freePort } from '@/sandbox/cluster/processes';
 import { sandboxVersions } from '@/sandbox/cluster/versions';
@@ -8,8 +8,7 @@ const sandbox = inject('sandbox');
 
 describe('getClusterSummary against the sandbox API server', () => {
   it('reports version, identity and node readiness as the restricted agent', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromFile(sandbox.agentKubeconfig);
+    const kc = kubeConfigFromFile(sandbox.agentKubeconfig);
     const summary = await getClusterSummary(kc);
     expect(summary).toEqual({
       reachable: true,
@@ -21,8 +20,7 @@ describe('getClusterSummary against the sandbox API server', () => {
   });
 
   it('says why when the API server cannot be reached', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromFile(sandbox.agentKubeconfig);
+    const kc = kubeConfigFromFile(sandbox.agentKubeconfig);
     const closedPort = await freePort();
     const server = `https://127.0.0.1:${closedPort}`;
     kc.loadFromOptions({ ...kc, clusters: kc.clusters.map((c) => ({ ...c, server })) });
@@ -32,8 +30,7 @@ describe('getClusterSummary against the sandbox API server', () => {
   });
 
   it('says why when the credentials are rejected', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromFile(sandbox.agentKubeconfig);
+    const kc = kubeConfigFromFile(sandbox.agentKubeconfig);
     kc.loadFromOptions({ ...kc, users: kc.users.map((u) => ({ ...u, token: 'not-a-valid-token' })) });
     const summary = await getClusterSummary(kc);
     expect(summary).toMatchObject({ reachable: false, error: expect.stringMatching(/^HTTP 401/) });
