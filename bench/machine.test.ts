@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeMachine, percentile, stats } from './machine';
+import { describeMachine, stats } from './machine';
 
 describe('benchmark statistics', () => {
   it('takes the median of odd and even sample counts', () => {
@@ -9,14 +9,6 @@ describe('benchmark statistics', () => {
 
   it('refuses an empty sample set', () => {
     expect(() => stats([])).toThrow('stats() needs at least one sample');
-    expect(() => percentile([], 50)).toThrow('percentile() needs at least one sample');
-  });
-
-  it('takes nearest-rank percentiles', () => {
-    const samples = Array.from({ length: 100 }, (_, i) => i + 1);
-    expect(percentile(samples, 50)).toBe(50);
-    expect(percentile(samples, 95)).toBe(95);
-    expect(percentile([7], 99)).toBe(7);
   });
 
   it('names cores, memory and the Node version', () => {

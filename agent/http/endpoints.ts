@@ -1,4 +1,5 @@
 import type { AgentMetrics } from '../metrics/agent-metrics';
+import { percentile } from '../metrics/percentile';
 import type { AgentRuntime } from '../runtime';
 import { agentVersion } from '../version';
 
@@ -27,8 +28,8 @@ export function healthEndpoint(): EndpointResponse {
 export function readyEndpoint(runtime: AgentRuntime | undefined): EndpointResponse {
   if (!runtime)
     return json(503, { status: 'not_ready', reason: 'agent runtime not configured (PIPEOPS_API_URL is not set)' });
-  const readiness = runtime.readiness();
   const snapshot = runtime.snapshot();
+  const readiness = snapshot.readiness;
   return json(readiness.ready ? 200 : 503, {
     status: readiness.status,
     reason: readiness.reason,
@@ -52,9 +53,12 @@ export async function metricsEndpoint(metrics: AgentMetrics): Promise<EndpointRe
 
 function rttSummary(samples: number[]): { count: number; p50_ms?: number; p95_ms?: number; max_ms?: number } {
   if (samples.length === 0) return { count: 0 };
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number): number => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-  return { count: sorted.length, p50_ms: at(50), p95_ms: at(95), max_ms: sorted[sorted.length - 1] };
+  return {
+    count: samples.length,
+    p50_ms: percentile(samples, 50),
+    p95_ms: percentile(samples, 95),
+    max_ms: percentile(samples, 100),
+  };
 }
 
 /** Per hop: control plane, Kubernetes API, tunnel. */
