@@ -165,21 +165,28 @@ export class AgentRuntime {
     }
   }
 
-  /** Reads or creates the identity; retries while the Kubernetes API is unreachable. */
-  async #loadIdentity(signal: AbortSignal): Promise<LoadedIdentity | undefined> {
+  /**
+   * Runs a Kubernetes call until it succeeds (or the runtime stops), backing off with jitter; each failure
+   * is kept as the Kubernetes hop's last error for /ready and /api/health/detailed.
+   */
+  async #retryKubernetes<T>(what: string, action: () => Promise<T>, signal: AbortSignal): Promise<T | undefined> {
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
-        const loaded = await this.#store.loadOrCreate(this.#deps.config.agent.id);
+        const result = await action();
         this.#kubernetesError = undefined;
-        return loaded;
+        return result;
       } catch (error) {
         this.#kubernetesError = describeKubeError(error);
-        this.#logger.warn({ err: this.#kubernetesError }, 'Kubernetes API not reachable; retrying identity load');
+        this.#logger.warn({ err: this.#kubernetesError }, `Kubernetes API not reachable; retrying ${what}`);
         this.#changed();
         await sleep(fullJitterDelay(attempt, { baseMs: 500, capMs: 10_000 }), signal);
       }
     }
     return undefined;
+  }
+
+  #loadIdentity(signal: AbortSignal): Promise<LoadedIdentity | undefined> {
+    return this.#retryKubernetes('identity load', () => this.#store.loadOrCreate(this.#deps.config.agent.id), signal);
   }
 
   async #checkPermissions(): Promise<void> {
@@ -205,17 +212,13 @@ export class AgentRuntime {
   }
 
   async #kubernetesVersion(signal: AbortSignal): Promise<string | undefined> {
-    for (let attempt = 0; !signal.aborted; attempt++) {
-      try {
-        const version = await this.#deps.kc.makeApiClient(VersionApi).getCode();
-        this.#k8sVersion = version.gitVersion;
-        return version.gitVersion;
-      } catch (error) {
-        this.#kubernetesError = describeKubeError(error);
-        await sleep(fullJitterDelay(attempt, { baseMs: 500, capMs: 10_000 }), signal);
-      }
-    }
-    return undefined;
+    const version = await this.#retryKubernetes(
+      'version lookup',
+      () => this.#deps.kc.makeApiClient(VersionApi).getCode(),
+      signal,
+    );
+    this.#k8sVersion = version?.gitVersion;
+    return this.#k8sVersion;
   }
 
   /** Everything only the leader does; returns when leadership is lost or the runtime stops. */
