@@ -17,6 +17,8 @@ import type { Logger, LogContext } from './logging/logger';
 import type { AgentMetrics } from './metrics/agent-metrics';
 import { IdentityStore, type AgentIdentity, type LoadedIdentity } from './state/identity-store';
 import { resolveAgentNamespace } from './state/namespace';
+import { resolveForwards, tunnelPortConfig, type ResolvedForwards } from './tunnel/forwards';
+import { TunnelManager, type TunnelManagerStatus } from './tunnel/tunnel-manager';
 import { agentVersion } from './version';
 
 /** Resolves once the signal has aborted, including when it already had. */
@@ -47,6 +49,9 @@ export interface RuntimeSnapshot {
   link?: LinkStatus;
   leader: LeaderStatus | { identity: string; leader: true; disabled: true };
   kubernetes: { version?: string; nodes?: number; pods?: number; watching: boolean; lastError?: string };
+  /** Undefined while the tunnel is disabled by config or this replica is not the leader. */
+  tunnel?: TunnelManagerStatus;
+  tunnelEnabled: boolean;
   readiness: Readiness;
 }
 
@@ -56,6 +61,8 @@ export interface RuntimeDeps {
   logger: Logger;
   logContext: LogContext;
   metrics: AgentMetrics;
+  /** Defaults to process.env; decides the in-cluster Kubernetes API tunnel target. */
+  env?: Record<string, string | undefined>;
 }
 
 /**
@@ -80,6 +87,8 @@ export class AgentRuntime {
   #identity: LoadedIdentity | undefined;
   #missing: MissingPermission[] = [];
   #link: ControlLink | undefined;
+  #tunnel: TunnelManager | undefined;
+  readonly #forwards: ResolvedForwards;
   #k8sVersion: string | undefined;
   #kubernetesError: string | undefined;
 
@@ -104,6 +113,14 @@ export class AgentRuntime {
       onStatus: () => this.#changed(),
     });
     this.#counts = new ClusterCounts(deps.kc, deps.logger);
+    this.#forwards = config.tunnel.enabled
+      ? resolveForwards(config.tunnel, {
+          env: deps.env ?? process.env,
+          kc: deps.kc,
+          nodeIp: config.agent.node_ip,
+          agentPort: config.agent.port,
+        })
+      : { forwards: [], skipped: [] };
     this.#replicaIdentity = `${config.agent.pod_name ?? hostname()}-${randomBytes(3).toString('hex')}`;
     this.#elector = config.kubernetes.leader_election.enabled
       ? new LeaderElector(
@@ -231,11 +248,15 @@ export class AgentRuntime {
     const link = this.#createLink();
     this.#link = link;
     link.start();
+    this.#tunnel = this.#createTunnel();
+    this.#tunnel?.start();
     this.#setPhase('running');
     await abortedSignal(signal);
+    await this.#tunnel?.stop();
     await link.stop();
     await this.#counts.stop();
     this.#link = undefined;
+    this.#tunnel = undefined;
     this.#changed();
   }
 
@@ -277,13 +298,35 @@ export class AgentRuntime {
     });
   }
 
+  #createTunnel(): TunnelManager | undefined {
+    const { config } = this.#deps;
+    if (!config.tunnel.enabled) return undefined;
+    for (const skipped of this.#forwards.skipped) {
+      this.#logger.warn({ forward: skipped.name, reason: skipped.reason }, 'default tunnel forward skipped');
+    }
+    return new TunnelManager({
+      transport: this.#transport,
+      agentId: () => this.#identity?.identity.agentId ?? '',
+      forwards: this.#forwards.forwards,
+      skipped: this.#forwards.skipped,
+      inactivityTimeoutMs: config.tunnel.inactivity_timeout,
+      keepaliveMs: config.tunnel.keepalive,
+      remoteBindHost: config.tunnel.remote_bind_host,
+      allowUnpinnedHostKey: config.tunnel.allow_unpinned_host_key,
+      tls: this.#transport.tlsOptions(),
+      logger: this.#logger,
+      metrics: this.#deps.metrics,
+      onChange: () => this.#changed(),
+    });
+  }
+
   #heartbeat(): HeartbeatPayload {
     const identity = this.#identity?.identity;
     return {
       cluster_id: identity?.clusterId ?? '',
       agent_id: identity?.agentId ?? '',
       status: this.#counts.synced ? 'healthy' : 'degraded',
-      tunnel_status: 'disabled',
+      tunnel_status: this.#tunnel?.heartbeatStatus() ?? 'disabled',
       metadata: {
         k8s_nodes: this.#counts.nodes,
         k8s_pods: this.#counts.pods,
@@ -297,9 +340,7 @@ export class AgentRuntime {
   async #registerRequest(): Promise<RegisterRequest> {
     const { config } = this.#deps;
     const identity = this.#identity?.identity;
-    const tunnelPorts = Object.fromEntries(
-      config.tunnel.forwards.map((forward) => [forward.name, Number(forward.local_addr.split(':').pop())]),
-    );
+    const tunnelPorts = tunnelPortConfig(this.#forwards.forwards);
     return {
       agent_id: identity?.agentId ?? '',
       name: config.agent.cluster_name,
@@ -385,6 +426,8 @@ export class AgentRuntime {
         watching: this.#link !== undefined && this.#counts.synced,
         lastError: this.#counts.lastError ?? this.#kubernetesError,
       },
+      tunnel: this.#tunnel?.status(),
+      tunnelEnabled: this.#deps.config.tunnel.enabled,
       readiness: this.readiness(),
     };
   }

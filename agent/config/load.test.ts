@@ -91,6 +91,23 @@ logging:
     );
   });
 
+  it('rejects bad tunnel settings with what is allowed', async () => {
+    const badTarget = await yamlFile('tunnel:\n  forwards:\n    - name: api\n      local_addr: kubernetes:99999\n');
+    expect(errorOf(() => loadConfig({ env: {}, configFile: badTarget }))).toMatch(
+      /tunnel\.forwards\.0\.local_addr .*"kubernetes:99999" is invalid: must be host:port with a port from 1 to 65535/,
+    );
+    const twice = await yamlFile(
+      'tunnel:\n  forwards:\n    - { name: api, local_addr: "a:1" }\n    - { name: api, local_addr: "b:2" }\n',
+    );
+    expect(errorOf(() => loadConfig({ env: {}, configFile: twice }))).toMatch(/forward names must be unique/);
+    expect(errorOf(() => loadConfig({ env: { ...baseEnv, PIPEOPS_NODE_IP: 'node-1' } }))).toMatch(
+      /agent\.node_ip \(from env PIPEOPS_NODE_IP\) = "node-1" is invalid: must be an IPv4 or IPv6 address/,
+    );
+    expect(errorOf(() => loadConfig({ env: { ...baseEnv, PIPEOPS_TUNNEL_INACTIVITY_TIMEOUT: '10' } }))).toMatch(
+      /tunnel\.inactivity_timeout .* must be a duration between 1000ms and 86400s/,
+    );
+  });
+
   it('points at misspelled keys in the file instead of ignoring them', async () => {
     const file = await yamlFile('agent:\n  heartbeat_intervall: 5s\n');
     expect(errorOf(() => loadConfig({ env: {}, configFile: file }))).toBe(

@@ -31,7 +31,11 @@ export const envKeys: Record<string, string> = {
   PIPEOPS_LEADER_ELECTION: 'kubernetes.leader_election.enabled',
   PIPEOPS_LEASE_NAME: 'kubernetes.leader_election.lease_name',
   PIPEOPS_LEASE_DURATION: 'kubernetes.leader_election.lease_duration',
+  PIPEOPS_NODE_IP: 'agent.node_ip',
   PIPEOPS_TUNNEL_ENABLED: 'tunnel.enabled',
+  PIPEOPS_TUNNEL_INACTIVITY_TIMEOUT: 'tunnel.inactivity_timeout',
+  PIPEOPS_TUNNEL_DEFAULT_FORWARDS: 'tunnel.default_forwards',
+  PIPEOPS_TUNNEL_REMOTE_BIND_HOST: 'tunnel.remote_bind_host',
   PIPEOPS_RECONNECT_MAX: 'pipeops.reconnect.max',
   PIPEOPS_REJECTED_RETRY_INTERVAL: 'pipeops.reconnect.rejected_retry',
 };

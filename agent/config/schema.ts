@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseTarget } from '../tunnel/chisel-wire';
 import { parseDuration } from './duration';
 
 /** A duration such as `5s`, `500ms` or `1h30m`, or a number of milliseconds; parsed to milliseconds. */
@@ -42,7 +43,12 @@ const port = z.coerce
 
 export const forwardSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: 'must be lowercase letters, digits and "-"' }),
-  local_addr: z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: 'must be host:port' }),
+  local_addr: z
+    .string()
+    .max(260)
+    .refine((value) => parseTarget(value) !== undefined, {
+      error: 'must be host:port with a port from 1 to 65535 (IPv6 hosts in brackets, e.g. [::1]:8080)',
+    }),
   remote_port: z.coerce.number().int().min(0).max(65535).default(0),
 });
 
@@ -52,6 +58,8 @@ export const configSchema = z.strictObject({
       id: z.string().min(1).max(128).optional(),
       cluster_name: z.string().min(1).max(128).optional(),
       node_name: z.string().max(253).optional(),
+      // The node's address (downward API status.hostIP): the kubelet default tunnel forward dials it.
+      node_ip: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' }).optional(),
       pod_name: z.string().max(253).optional(),
       pod_namespace: k8sName.optional(),
       port: port.default(8080),
@@ -84,7 +92,20 @@ export const configSchema = z.strictObject({
     .strictObject({
       enabled: booleanLike.default(false),
       inactivity_timeout: duration(1000, 86_400_000, '5m'),
-      forwards: z.array(forwardSchema).max(32).default([]),
+      keepalive: duration(1000, 300_000, '25s'),
+      // Forward the Kubernetes API, the kubelet and the agent's own HTTP port unless turned off.
+      default_forwards: booleanLike.default(true),
+      // Interface the tunnel server binds each reverse port on; unset means chisel's default 0.0.0.0.
+      remote_bind_host: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IPv4 or IPv6 address' }).optional(),
+      // Only for control planes that pin no host key: accept any tunnel server key (logged as a warning).
+      allow_unpinned_host_key: booleanLike.default(false),
+      forwards: z
+        .array(forwardSchema)
+        .max(32)
+        .default([])
+        .refine((forwards) => new Set(forwards.map((f) => f.name)).size === forwards.length, {
+          error: 'forward names must be unique',
+        }),
     })
     .prefault({}),
   kubernetes: z

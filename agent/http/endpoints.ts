@@ -1,6 +1,6 @@
 import type { AgentMetrics } from '../metrics/agent-metrics';
 import { percentile } from '../metrics/percentile';
-import type { AgentRuntime } from '../runtime';
+import type { AgentRuntime, RuntimeSnapshot } from '../runtime';
 import { agentVersion } from '../version';
 
 /** A framework-neutral response, served by the headless HTTP server and by the Next.js route handlers. */
@@ -61,6 +61,25 @@ function rttSummary(samples: number[]): { count: number; p50_ms?: number; p95_ms
   };
 }
 
+function tunnelHop(s: RuntimeSnapshot): Record<string, unknown> {
+  if (!s.tunnelEnabled) return { status: 'disabled', reason: 'tunnel.enabled is false' };
+  if (!s.tunnel) return { status: 'not_started', reason: 'the tunnel runs on the leader once registered' };
+  const { forwards, errors, ...tunnel } = s.tunnel;
+  return {
+    status: tunnel.state,
+    ...tunnel,
+    forwards: forwards.map(({ name, target, remotePort, state, reason, activeConnections }) => ({
+      name,
+      target,
+      remote_port: remotePort,
+      state,
+      reason,
+      active_connections: activeConnections,
+    })),
+    recent_errors: errors.slice(-5),
+  };
+}
+
 /** Per hop: control plane, Kubernetes API, tunnel. */
 export function detailedHealthEndpoint(runtime: AgentRuntime | undefined): EndpointResponse {
   if (!runtime) {
@@ -102,7 +121,7 @@ export function detailedHealthEndpoint(runtime: AgentRuntime | undefined): Endpo
         status: s.kubernetes.lastError ? 'degraded' : s.kubernetes.version ? 'ok' : 'unknown',
         ...s.kubernetes,
       },
-      tunnel: { status: 'disabled', reason: 'the tunnel client is not part of this build yet' },
+      tunnel: tunnelHop(s),
     },
   });
 }

@@ -1,5 +1,41 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Per-forward totals since the agent started, as the tunnel manager keeps them. */
+export interface TunnelForwardCounters {
+  name: string;
+  bytesIn: number;
+  bytesOut: number;
+  activeConnections: number;
+  totalConnections: number;
+  refusedConnections: number;
+}
+
+type ForwardTotal = 'bytesIn' | 'bytesOut' | 'totalConnections' | 'refusedConnections';
+
+/**
+ * A counter read from running totals at scrape time: it only ever adds the growth since the last scrape,
+ * so the exported series stays monotonic even though the tunnel client is rebuilt on reconnects.
+ */
+function totalsCounter(
+  registry: Registry,
+  spec: { name: string; help: string; labelNames: readonly ('forward' | 'direction')[] },
+  read: () => { labels: Record<string, string>; value: number }[],
+): Counter<string> {
+  const exported = new Map<string, number>();
+  return new Counter({
+    ...spec,
+    registers: [registry],
+    collect(): void {
+      for (const { labels, value } of read()) {
+        const key = JSON.stringify(labels);
+        const delta = value - (exported.get(key) ?? 0);
+        if (delta > 0) this.inc(labels, delta);
+        exported.set(key, Math.max(value, exported.get(key) ?? 0));
+      }
+    },
+  });
+}
+
 /**
  * Every metric the agent exports, on its own registry (never prom-client's global one, which Next.js
  * may duplicate per bundle). The names the brief lists keep their upstream spelling so existing
@@ -65,6 +101,57 @@ export class AgentMetrics {
     help: 'HTTP requests served by the agent, by route and status code',
     labelNames: ['route', 'status'] as const,
     registers: [this.registry],
+  });
+  /** Set by the tunnel manager; read at scrape time by the per-forward metrics. */
+  tunnelSource: (() => TunnelForwardCounters[]) | undefined;
+
+  #forwardTotals(field: ForwardTotal): { labels: Record<string, string>; value: number }[] {
+    return (this.tunnelSource?.() ?? []).map((forward) => ({
+      labels: { forward: forward.name },
+      value: forward[field],
+    }));
+  }
+
+  readonly tunnelBytes = totalsCounter(
+    this.registry,
+    {
+      name: 'pipeops_tunnel_bytes_total',
+      help: 'Bytes carried by each tunnel forward; direction "in" is from the tunnel server to the local target',
+      labelNames: ['forward', 'direction'],
+    },
+    () => [
+      ...this.#forwardTotals('bytesIn').map((row) => ({ ...row, labels: { ...row.labels, direction: 'in' } })),
+      ...this.#forwardTotals('bytesOut').map((row) => ({ ...row, labels: { ...row.labels, direction: 'out' } })),
+    ],
+  );
+  readonly tunnelConnections = totalsCounter(
+    this.registry,
+    {
+      name: 'pipeops_tunnel_connections_total',
+      help: 'Connections carried by each tunnel forward',
+      labelNames: ['forward'],
+    },
+    () => this.#forwardTotals('totalConnections'),
+  );
+  readonly tunnelRefused = totalsCounter(
+    this.registry,
+    {
+      name: 'pipeops_tunnel_connection_errors_total',
+      help: 'Tunnel channels refused or failed to dial, by forward',
+      labelNames: ['forward'],
+    },
+    () => this.#forwardTotals('refusedConnections'),
+  );
+  readonly tunnelActiveConnections = new Gauge({
+    name: 'pipeops_tunnel_connections_active',
+    help: 'Open connections through each tunnel forward',
+    labelNames: ['forward'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const forward of this.tunnelSource?.() ?? []) {
+        this.tunnelActiveConnections.set({ forward: forward.name }, forward.activeConnections);
+      }
+    },
   });
   readonly leader = new Gauge({
     name: 'pipeops_agent_leader',

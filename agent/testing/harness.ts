@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { vi } from 'vitest';
-import { startControlPlane, type ControlPlaneHandle } from '../../sandbox/control-plane/server';
+import {
+  startControlPlane,
+  type ControlPlaneHandle,
+  type ControlPlaneOptions,
+} from '../../sandbox/control-plane/server';
 import { loadConfig, requireRuntimeConfig } from '../config/load';
 import { kubeConfigFromFile } from '../kubernetes/kubeconfig';
 import { createLogger, type LogContext } from '../logging/logger';
@@ -25,6 +29,15 @@ export async function startTestControlPlane(
     stateFile?: string;
     pingIntervalMs?: number;
     tls?: { certFile: string; keyFile: string };
+    tunnel?: Pick<
+      ControlPlaneOptions,
+      | 'tunnelServerAddr'
+      | 'tunnelServerFingerprint'
+      | 'tunnelAuthFile'
+      | 'tunnelDefaultStatus'
+      | 'tunnelPortRange'
+      | 'tunnelPollFrequencySeconds'
+    >;
   } = {},
 ): Promise<TestControlPlane> {
   const stateFile = options.stateFile ?? path.join(await mkdtemp(path.join(tmpdir(), 'cp-')), 'state.json');
@@ -36,6 +49,7 @@ export async function startTestControlPlane(
     enableTestFaults: true,
     pingIntervalMs: options.pingIntervalMs ?? 60_000,
     tls: options.tls,
+    ...options.tunnel,
   });
   const admin = async <T>(route: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${handle.url}${route}`, {

@@ -34,6 +34,11 @@ export interface ChiselClientOptions {
   handshakeTimeoutMs?: number;
   backoff?: BackoffPolicy;
   tls?: TunnelTlsOptions;
+  /**
+   * Runs before each dial, e.g. to wake a scaled-down workload; the server holds the user's connection
+   * meanwhile. A rejection refuses the channel with the error's message.
+   */
+  beforeDial?: (route: { name: string; target: TunnelTarget }, signal: AbortSignal) => Promise<void>;
 }
 
 export interface ForwardStatus {
@@ -277,7 +282,20 @@ export class ChiselClient extends EventEmitter<ChiselClientEvents> {
       session.reject(open, channelOpenFailure.prohibited, 'target not allowed');
       return;
     }
-    this.#dial(open, session, { forward, target });
+    const beforeDial = this.#options.beforeDial;
+    if (!beforeDial) {
+      this.#dial(open, session, { forward, target });
+      return;
+    }
+    beforeDial({ name: forward.name, target }, this.#abort.signal).then(
+      () => this.#dial(open, session, { forward, target }),
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        forward.refusedConnections += 1;
+        this.#recordError(`refused channel to ${open.target}: ${message}`);
+        session.reject(open, channelOpenFailure.connectFailed, message);
+      },
+    );
   }
 
   #dial(

@@ -32,9 +32,14 @@ function waitForListening(child: ChildProcess, output: { text: string }): Promis
   });
 }
 
-/** Spawns the real Go chisel server on loopback with reverse forwarding and one user. */
-export async function startGoChisel(port: number, keyfile: string, auth = 'user:pass'): Promise<GoChiselServer> {
-  const args = ['server', '--host', '127.0.0.1', '--port', String(port), '--reverse', '--auth', auth];
+/** Spawns the real Go chisel server on loopback with reverse forwarding and one user (or an authfile). */
+export async function startGoChisel(
+  port: number,
+  keyfile: string,
+  auth: string | { authFile: string } = 'user:pass',
+): Promise<GoChiselServer> {
+  const users = typeof auth === 'string' ? ['--auth', auth] : ['--authfile', auth.authFile];
+  const args = ['server', '--host', '127.0.0.1', '--port', String(port), '--reverse', ...users];
   const child = spawn(chiselBinary, [...args, '--keyfile', keyfile, '--keepalive', '2s'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -1,5 +1,6 @@
 import type { TunnelStatusResponse } from '../../agent/controlplane/protocol';
 import type { Context, Exchange, Route } from './context';
+import { syncTunnelUsers } from './agent-routes';
 import { applyFaults, faultsRequestSchema, tunnelUpdateSchema, type FaultsRequest } from './faults';
 import { readJsonBody, sendError, sendJson } from './http';
 import type { ClusterRecord } from './state';
@@ -88,7 +89,10 @@ async function setFaults(ctx: Context, exchange: Exchange): Promise<void> {
   }
   ctx.faults = applyFaults(ctx.faults, request);
   const result = runOneShots(ctx, request);
-  if (result.forgotten_cluster) await ctx.store.save();
+  if (result.forgotten_cluster) {
+    await ctx.store.save();
+    await syncTunnelUsers(ctx);
+  }
   ctx.options.log({ level: 'info', msg: 'test faults changed', faults: ctx.faults, ...result });
   sendJson(exchange.res, 200, { faults: ctx.faults, ...result });
 }
@@ -118,6 +122,6 @@ export const adminRoutes: Route[] = [
   adminRoute('GET', 'requests', 'admin', requestCounts),
   adminRoute('GET', 'health', 'admin', health),
   adminRoute('POST', 'faults', 'faults', setFaults),
-  adminRoute('POST', 'tunnel', 'faults', setTunnel),
+  adminRoute('POST', 'tunnel', 'admin', setTunnel),
   adminRoute('POST', 'reset-counters', 'faults', resetCounters),
 ];

@@ -11,6 +11,13 @@ import { faultCode } from './faults';
 import { readJsonBody, sendError, sendJson, sendNoContent } from './http';
 import { maxForwards, PortsExhaustedError } from './registry';
 import type { ClusterRecord } from './state';
+import { writeChiselAuthFile } from './tunnel-users';
+
+/** Keeps the tunnel server's users (chisel authfile) in step with the registered clusters. */
+export async function syncTunnelUsers(ctx: Context): Promise<void> {
+  const file = ctx.options.tunnelAuthFile;
+  if (file) await writeChiselAuthFile(file, ctx.registry.list());
+}
 
 export const websocketPath = '/api/v1/clusters/agent/ws';
 
@@ -51,6 +58,7 @@ async function register(ctx: Context, exchange: Exchange): Promise<void> {
   const cluster = registerCluster(ctx, exchange, body);
   if (!cluster) return;
   await ctx.store.save();
+  await syncTunnelUsers(ctx);
   ctx.options.log({
     level: 'info',
     msg: cluster.registrations === 1 ? 'cluster registered' : 'cluster re-registered',

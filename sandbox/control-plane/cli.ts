@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { tunnelStatusValues, type TunnelStatus } from '../../agent/controlplane/protocol';
 import { resolveOptions, type ControlPlaneOptions, type LogEntry } from './options';
 import { startControlPlane } from './server';
 
@@ -11,11 +12,14 @@ const usage = `usage: npm run control-plane -- [options]
   --token TOKEN                accepted agent Bearer token (repeatable; or PIPEOPS_CONTROL_PLANE_TOKENS=a,b)
   --admin-token TOKEN          enables the /admin API (or PIPEOPS_CONTROL_PLANE_ADMIN_TOKEN)
   --state-file FILE            JSON state (default ~/.cache/pipeops-agent/control-plane/state.json)
-  --enable-test-faults         enables POST /admin/faults, /admin/tunnel and /admin/reset-counters
+  --enable-test-faults         enables POST /admin/faults and /admin/reset-counters
   --ping-interval-ms N         server ping interval over WebSockets (default 15000)
   --tunnel-server-addr ADDR    tunnel server address handed to agents
   --tunnel-server-fingerprint FP
   --tunnel-port-range LOW-HIGH remote tunnel ports to allocate (default 40000-40999)
+  --tunnel-auth-file FILE      keep this chisel --authfile in step with the clusters' tunnel users and ports
+  --tunnel-default-status S    IDLE (default), REQUIRED or ACTIVE for newly registered clusters;
+                               change one with POST /admin/tunnel {agent_id, status}
   --tls-cert FILE --tls-key FILE  serve HTTPS/WSS with this PEM certificate and key (both required)
   --verbose                    log every request`;
 
@@ -42,6 +46,17 @@ function portRangeOption(raw: string | undefined): [number, number] | undefined 
   return [low, high];
 }
 
+function tunnelStatusOption(raw: string | undefined): TunnelStatus | undefined {
+  if (raw === undefined) return undefined;
+  const status = tunnelStatusValues.find((value) => value === raw.toUpperCase());
+  if (!status) {
+    throw new UsageError(
+      `--tunnel-default-status "${raw}" is invalid: expected one of ${tunnelStatusValues.join(', ')}`,
+    );
+  }
+  return status;
+}
+
 function tokensOption(flags: string[] | undefined): string[] {
   const fromEnv = (process.env.PIPEOPS_CONTROL_PLANE_TOKENS ?? '').split(',');
   const tokens = [...(flags ?? []), ...fromEnv].map((token) => token.trim()).filter((token) => token.length > 0);
@@ -65,6 +80,8 @@ function parseCli(argv: string[]): { options: ControlPlaneOptions; verbose: bool
       'tunnel-server-addr': { type: 'string' },
       'tunnel-server-fingerprint': { type: 'string' },
       'tunnel-port-range': { type: 'string' },
+      'tunnel-auth-file': { type: 'string' },
+      'tunnel-default-status': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       verbose: { type: 'boolean', default: false },
@@ -83,6 +100,8 @@ function parseCli(argv: string[]): { options: ControlPlaneOptions; verbose: bool
     tunnelServerAddr: values['tunnel-server-addr'],
     tunnelServerFingerprint: values['tunnel-server-fingerprint'],
     tunnelPortRange: portRangeOption(values['tunnel-port-range']),
+    tunnelAuthFile: values['tunnel-auth-file'],
+    tunnelDefaultStatus: tunnelStatusOption(values['tunnel-default-status']),
     tls: tlsOption(values['tls-cert'], values['tls-key']),
   };
   resolveOptions(options);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeIssues } from '../../agent/controlplane/protocol';
+import { describeIssues, tunnelStatusValues, type TunnelStatus } from '../../agent/controlplane/protocol';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -27,6 +27,9 @@ const optionsSchema = z.object({
   pingIntervalMs: z.number().int().min(10).max(3_600_000).default(defaultPingIntervalMs),
   tunnelServerAddr: z.string().max(512).default(''),
   tunnelServerFingerprint: z.string().max(256).default(''),
+  tunnelAuthFile: z.string().min(1).optional(),
+  tunnelDefaultStatus: z.enum(tunnelStatusValues).default('IDLE'),
+  tunnelPollFrequencySeconds: z.number().int().min(1).max(3600).default(5),
   tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   tunnelPortRange: z
     .tuple([portNumber, portNumber])
@@ -51,6 +54,12 @@ export interface ControlPlaneOptions {
   pingIntervalMs?: number;
   tunnelServerAddr?: string;
   tunnelServerFingerprint?: string;
+  /** Keeps this chisel authfile (`--authfile`) in step with the clusters' tunnel users and ports. */
+  tunnelAuthFile?: string;
+  /** The tunnel status a newly registered cluster starts with (default IDLE: no tunnel until asked). */
+  tunnelDefaultStatus?: TunnelStatus;
+  /** The poll_frequency handed to agents (default 5 s). */
+  tunnelPollFrequencySeconds?: number;
   /** Serve HTTPS and WSS with this certificate (PEM files) instead of plain HTTP. */
   tls?: { certFile: string; keyFile: string };
   /** Inclusive range remote tunnel ports are allocated from (default 40000-40999). */

@@ -9,7 +9,6 @@ import type { ClusterRecord, StateStore } from './state';
 
 /** The most forwards one cluster may ask for (the tunnel-status reply carries at most this many). */
 export const maxForwards = 64;
-export const tunnelPollFrequencySeconds = 5;
 
 export class PortsExhaustedError extends Error {
   constructor(range: [number, number]) {
@@ -26,6 +25,8 @@ export interface RegistryConfig {
   tunnelPortRange: [number, number];
   tunnelServerAddr: string;
   tunnelServerFingerprint: string;
+  tunnelDefaultStatus: TunnelStatus;
+  tunnelPollFrequencySeconds: number;
 }
 
 function nowIso(): string {
@@ -52,7 +53,7 @@ export function allocatePorts(
   return ports;
 }
 
-function newCluster(clusterId: string, request: RegisterRequest, now: string): ClusterRecord {
+function newCluster(clusterId: string, request: RegisterRequest, now: string, status: TunnelStatus): ClusterRecord {
   return {
     cluster_id: clusterId,
     cluster_uuid: clusterId,
@@ -68,7 +69,7 @@ function newCluster(clusterId: string, request: RegisterRequest, now: string): C
     last_heartbeat: null,
     last_pong_at: null,
     tunnel: {
-      status: 'IDLE',
+      status,
       ports: {},
       user: `cp-${randomBytes(6).toString('hex')}`,
       password: randomBytes(24).toString('base64url'),
@@ -121,7 +122,8 @@ export class Registry {
   register(request: RegisterRequest): ClusterRecord {
     const now = nowIso();
     const existing = request.cluster_id ? this.get(request.cluster_id) : this.findByAgent(request.agent_id);
-    const base = existing ?? newCluster(request.cluster_id ?? randomUUID(), request, now);
+    const base =
+      existing ?? newCluster(request.cluster_id ?? randomUUID(), request, now, this.config.tunnelDefaultStatus);
     const names = Object.keys(request.tunnel_port_config);
     const ports = allocatePorts(base.tunnel.ports, names, this.usedPorts(base), this.config.tunnelPortRange);
     const cluster: ClusterRecord = {
@@ -171,7 +173,7 @@ export class Registry {
       status: cluster.tunnel.status,
       forwards: this.forwards(cluster),
       credentials: Buffer.from(`${cluster.tunnel.user}:${cluster.tunnel.password}`).toString('base64'),
-      poll_frequency: tunnelPollFrequencySeconds,
+      poll_frequency: this.config.tunnelPollFrequencySeconds,
       tunnel_server_addr: this.config.tunnelServerAddr,
       server_fingerprint: this.config.tunnelServerFingerprint,
     };

@@ -406,6 +406,31 @@ describe('tunnel status', () => {
     expect((await admin(handle, 'POST', '/admin/tunnel', { agent_id: 'agent-1', status: 'OPEN' })).status).toBe(400);
     expect((await call(handle, 'GET', '/api/v1/tunnel/status')).status).toBe(400);
   });
+  it('keeps a chisel authfile that lets each cluster bind only its own ports, and starts clusters in the default status', async () => {
+    const authFile = path.join(path.dirname(await tempStateFile()), 'users.json');
+    const handle = await start({
+      tunnelAuthFile: authFile,
+      tunnelDefaultStatus: 'REQUIRED',
+      tunnelPortRange: [42000, 42010],
+    });
+    await register(handle);
+    await register(handle, { agent_id: 'agent-2' });
+    const users = JSON.parse(await readFile(authFile, 'utf8')) as Record<string, string[]>;
+    const read = async (agentId: string) =>
+      tunnelStatusResponseSchema.parse(
+        await (await call(handle, 'GET', `/api/v1/tunnel/status?agent_id=${agentId}`)).json(),
+      );
+    const first = await read('agent-1');
+    const second = await read('agent-2');
+    expect(first.status).toBe('REQUIRED');
+    const rules = users[Buffer.from(first.credentials, 'base64').toString()] ?? [];
+    expect(rules).toHaveLength(1);
+    const allows = (port: number): boolean => rules.some((rule) => new RegExp(rule).test(`R:0.0.0.0:${port}`));
+    for (const forward of first.forwards) expect(allows(forward.remote_port)).toBe(true);
+    for (const forward of second.forwards) expect(allows(forward.remote_port)).toBe(false);
+    expect(allows(4200)).toBe(false);
+    expect(Object.keys(users)).toHaveLength(2);
+  });
 });
 
 describe('persistence', () => {

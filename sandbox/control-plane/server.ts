@@ -4,7 +4,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { adminRoutes } from './admin-routes';
-import { agentRoutes, websocketPath } from './agent-routes';
+import { agentRoutes, syncTunnelUsers, websocketPath } from './agent-routes';
 import type { Context, Route } from './context';
 import { RequestCounters } from './counters';
 import { noFaults } from './faults';
@@ -163,6 +163,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     pingIntervalMs: resolved.pingIntervalMs,
   });
   const ctx: Context = { options: resolved, store, registry, counters, sockets, faults: noFaults() };
+  await syncTunnelUsers(ctx);
   const handler = (req: IncomingMessage, res: ServerResponse): void => onRequest(ctx, req, res);
   const server: Server = resolved.tls
     ? createTlsServer({ cert: readFileSync(resolved.tls.certFile), key: readFileSync(resolved.tls.keyFile) }, handler)
