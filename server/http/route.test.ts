@@ -1,0 +1,159 @@
+import { NextRequest } from 'next/server';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import type { SessionUser } from '@/server/auth/roles';
+import { badRequest } from './api-error';
+import { createRouteWrappers } from './route';
+
+const admin: SessionUser = { name: 'alice', role: 'admin' };
+const viewer: SessionUser = { name: 'victor', role: 'viewer' };
+const noParams = { params: Promise.resolve({}) };
+
+function post(body: unknown, headers: Record<string, string> = {}): NextRequest {
+  return new NextRequest('http://127.0.0.1:8443/api/workloads/web/scale?dry=1', {
+    method: 'POST',
+    headers: {
+      host: '127.0.0.1:8443',
+      origin: 'http://127.0.0.1:8443',
+      'content-type': 'application/json',
+      ...headers,
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+const scaleBody = z.object({ replicas: z.number().int().min(0).max(50, { error: 'must be 0 to 50' }) }).strict();
+const scaleQuery = z.object({ dry: z.enum(['0', '1']).transform((v) => v === '1') });
+
+function scaleRoute(user: SessionUser | null): ReturnType<ReturnType<typeof createRouteWrappers>['withRole']> {
+  const { withRole } = createRouteWrappers(async () => user);
+  return withRole(
+    'admin',
+    ({ user: who, body, query, params }) => ({ who: who.name, replicas: body.replicas, dry: query.dry, params }),
+    { body: scaleBody, query: scaleQuery },
+  );
+}
+
+async function call(
+  route: ReturnType<typeof scaleRoute>,
+  req: NextRequest,
+  params: Record<string, string> = { name: 'web' },
+): Promise<{ status: number; json: unknown }> {
+  const response = await route(req, { params: Promise.resolve(params) });
+  return { status: response.status, json: await response.json() };
+}
+
+describe('withRole / withSession', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('runs the handler for an admin with parsed body, query and params', async () => {
+    expect(await call(scaleRoute(admin), post({ replicas: 3 }))).toEqual({
+      status: 200,
+      json: { who: 'alice', replicas: 3, dry: true, params: { name: 'web' } },
+    });
+  });
+
+  it('401 without a session', async () => {
+    expect(await call(scaleRoute(null), post({ replicas: 3 }))).toEqual({
+      status: 401,
+      json: { error: { code: 'unauthorized', message: 'sign in to use the dashboard API' } },
+    });
+  });
+
+  it('403 for a viewer on an admin route', async () => {
+    expect(await call(scaleRoute(viewer), post({ replicas: 3 }))).toEqual({
+      status: 403,
+      json: { error: { code: 'forbidden', message: 'this needs the admin role; victor is signed in as viewer' } },
+    });
+  });
+
+  it('403 for every mutation in read-only mode, reads still work', async () => {
+    vi.stubEnv('PIPEOPS_DASHBOARD_READ_ONLY', 'true');
+    expect(await call(scaleRoute(admin), post({ replicas: 3 }))).toEqual({
+      status: 403,
+      json: {
+        error: {
+          code: 'read_only',
+          message: 'the dashboard is read-only (PIPEOPS_DASHBOARD_READ_ONLY=true): changes are disabled',
+        },
+      },
+    });
+    const { withSession } = createRouteWrappers(async () => viewer);
+    const read = withSession(({ user }) => ({ name: user.name }));
+    const response = await read(new NextRequest('http://127.0.0.1:8443/api/me'), noParams);
+    expect(await response.json()).toEqual({ name: 'victor' });
+  });
+
+  it('403 for a cross-site POST or one without Origin', async () => {
+    expect(await call(scaleRoute(admin), post({ replicas: 3 }, { origin: 'https://evil.example' }))).toEqual({
+      status: 403,
+      json: {
+        error: {
+          code: 'csrf',
+          message: 'cross-site request refused: Origin https://evil.example does not match host 127.0.0.1:8443',
+        },
+      },
+    });
+    const req = post({ replicas: 3 });
+    req.headers.delete('origin');
+    expect(await call(scaleRoute(admin), req)).toEqual({
+      status: 403,
+      json: {
+        error: {
+          code: 'csrf',
+          message: 'missing Origin header: changes are accepted only from the dashboard page in a browser',
+        },
+      },
+    });
+  });
+
+  it('checks Origin against X-Forwarded-Host behind an ingress (default ports ignored)', async () => {
+    const headers = {
+      origin: 'https://ops.example.com',
+      host: '10.0.0.7:3000',
+      'x-forwarded-host': 'ops.example.com:443',
+    };
+    expect((await call(scaleRoute(admin), post({ replicas: 1 }, headers))).status).toBe(200);
+    const spoofed = { ...headers, 'x-forwarded-host': 'other.example.com' };
+    expect((await call(scaleRoute(admin), post({ replicas: 1 }, spoofed))).status).toBe(403);
+  });
+
+  it('400 for a bad body, bad JSON or a bad query', async () => {
+    expect(await call(scaleRoute(admin), post({ replicas: 99, force: true }))).toEqual({
+      status: 400,
+      json: {
+        error: {
+          code: 'invalid_request',
+          message: 'invalid request body: replicas = 99 is invalid: must be 0 to 50; unknown field "force"',
+        },
+      },
+    });
+    expect((await call(scaleRoute(admin), post('{"replicas":'))).json).toEqual({
+      error: { code: 'invalid_request', message: 'request body is not valid JSON' },
+    });
+    const badQuery = new NextRequest('http://127.0.0.1:8443/x?dry=maybe', post({ replicas: 1 }));
+    expect((await call(scaleRoute(admin), badQuery)).status).toBe(400);
+  });
+
+  it('maps a thrown ApiError to its status and anything else to a logged 500', async () => {
+    const { withSession } = createRouteWrappers(async () => admin);
+    const fails = withSession(() => {
+      throw badRequest('replicas must be set');
+    });
+    const response = await fails(new NextRequest('http://127.0.0.1:8443/x'), noParams);
+    expect(response.status).toBe(400);
+    const crashes = withSession(() => {
+      throw new Error('kube exploded: token abc');
+    });
+    const crashed = await crashes(new NextRequest('http://127.0.0.1:8443/x'), noParams);
+    expect(crashed.status).toBe(500);
+    expect(await crashed.json()).toEqual({ error: { code: 'internal', message: 'internal error' } });
+  });
+
+  it('passes a handler Response through unchanged', async () => {
+    const { withSession } = createRouteWrappers(async () => viewer);
+    const route = withSession(() => new Response('text', { status: 202 }));
+    const response = await route(new NextRequest('http://127.0.0.1:8443/x'), noParams);
+    expect([response.status, await response.text()]).toEqual([202, 'text']);
+  });
+});

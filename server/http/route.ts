@@ -1,0 +1,175 @@
+import 'server-only';
+import type { NextRequest } from 'next/server';
+import { z } from 'zod';
+import { isReadOnly } from '@/server/auth/auth-config';
+import { dashboardLogger } from '@/server/auth/logger';
+import { hasRole, type Role, type SessionUser } from '@/server/auth/roles';
+import { currentSessionUser } from '@/server/auth/session';
+import { ApiError, forbidden, fromZodError, internalError, unauthorized } from './api-error';
+
+type RawParams = Record<string, string | string[] | undefined>;
+
+export interface RouteSchemas {
+  body?: z.ZodType;
+  query?: z.ZodType;
+  params?: z.ZodType;
+}
+
+type Parsed<S, Fallback> = S extends z.ZodType ? z.output<S> : Fallback;
+
+export interface RouteContext<S extends RouteSchemas> {
+  req: NextRequest;
+  user: SessionUser;
+  body: Parsed<S['body'], undefined>;
+  query: Parsed<S['query'], Record<string, string>>;
+  params: Parsed<S['params'], RawParams>;
+}
+
+/** What a handler returns: a Response as is, or a value sent as JSON with status 200. */
+export type RouteHandler<S extends RouteSchemas> = (context: RouteContext<S>) => Promise<unknown> | unknown;
+
+/** The function Next calls for an exported GET/POST/...; `params` is a promise since Next 15. */
+export type NextRouteHandler = (req: NextRequest, context: { params: Promise<RawParams> }) => Promise<Response>;
+
+/** Looks up the signed-in user; the only dependency unit tests replace. */
+export type SessionLookup = () => Promise<SessionUser | null>;
+
+const maxBodyBytes = 64 * 1024;
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function firstValue(header: string | null): string | undefined {
+  return header?.split(',')[0]?.trim() || undefined;
+}
+
+function normalizedHost(host: string, protocol: string): string | undefined {
+  try {
+    return new URL(`${protocol}//${host}`).host;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CSRF defence for cookie-authenticated mutations: the browser's Origin header must name the host the request
+ * was sent to, as seen through the ingress (X-Forwarded-Host) or directly (Host). Browsers always send Origin on
+ * cross-site POST/PUT/PATCH/DELETE and a page cannot forge it; a request without one did not come from our page.
+ */
+export function assertSameOrigin(req: Request): void {
+  const origin = req.headers.get('origin');
+  if (!origin) {
+    throw forbidden('missing Origin header: changes are accepted only from the dashboard page in a browser', 'csrf');
+  }
+  const host = firstValue(req.headers.get('x-forwarded-host')) ?? firstValue(req.headers.get('host'));
+  let originUrl: URL | undefined;
+  try {
+    originUrl = new URL(origin);
+  } catch {
+    originUrl = undefined;
+  }
+  const expected = host && originUrl ? normalizedHost(host, originUrl.protocol) : undefined;
+  if (!originUrl || !expected || originUrl.host !== expected) {
+    throw forbidden(`cross-site request refused: Origin ${origin} does not match host ${host ?? '(none)'}`, 'csrf');
+  }
+}
+
+function parseWith(schema: z.ZodType, input: unknown, where: string): unknown {
+  const result = schema.safeParse(input);
+  if (!result.success) throw fromZodError(result.error, where, input);
+  return result.data;
+}
+
+async function readJsonBody(req: Request): Promise<unknown> {
+  const text = await req.text();
+  if (Buffer.byteLength(text) > maxBodyBytes) {
+    throw new ApiError(413, 'payload_too_large', `request body is larger than ${maxBodyBytes / 1024} KiB`);
+  }
+  if (text.trim() === '') return {};
+  if (!req.headers.get('content-type')?.toLowerCase().includes('application/json')) {
+    throw new ApiError(415, 'unsupported_media_type', 'request body must be JSON (Content-Type: application/json)');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ApiError(400, 'invalid_request', 'request body is not valid JSON');
+  }
+}
+
+async function parseInputs<S extends RouteSchemas>(
+  req: NextRequest,
+  rawParams: RawParams,
+  schemas: S,
+): Promise<Pick<RouteContext<S>, 'body' | 'query' | 'params'>> {
+  const rawQuery = Object.fromEntries(new URL(req.url).searchParams);
+  const params = schemas.params ? parseWith(schemas.params, rawParams, 'path parameters') : rawParams;
+  const query = schemas.query ? parseWith(schemas.query, rawQuery, 'query') : rawQuery;
+  const body = schemas.body ? parseWith(schemas.body, await readJsonBody(req), 'request body') : undefined;
+  return { body, query, params } as Pick<RouteContext<S>, 'body' | 'query' | 'params'>;
+}
+
+function toResponse(result: unknown): Response {
+  if (result instanceof Response) return result;
+  return Response.json(result ?? null, { headers: { 'Cache-Control': 'no-store' } });
+}
+
+function errorResponse(error: unknown, req: Request): Response {
+  if (error instanceof ApiError) return error.toResponse();
+  if (error instanceof z.ZodError) return fromZodError(error, 'input').toResponse();
+  const path = new URL(req.url).pathname;
+  dashboardLogger().error({ err: error, method: req.method, path }, 'API route failed');
+  return internalError().toResponse();
+}
+
+function authorize(req: Request, user: SessionUser | null, role: Role): SessionUser {
+  if (!user) throw unauthorized('sign in to use the dashboard API');
+  if (!hasRole(user.role, role)) {
+    throw forbidden(`this needs the ${role} role; ${user.name} is signed in as ${user.role}`);
+  }
+  if (!safeMethods.has(req.method.toUpperCase())) {
+    assertSameOrigin(req);
+    if (isReadOnly()) {
+      throw forbidden(
+        'the dashboard is read-only (PIPEOPS_DASHBOARD_READ_ONLY=true): changes are disabled',
+        'read_only',
+      );
+    }
+  }
+  return user;
+}
+
+/** Route wrappers bound to a session lookup; the app uses the exports below, tests pass their own lookup. */
+export function createRouteWrappers(lookup: SessionLookup): {
+  withRole: <S extends RouteSchemas = RouteSchemas>(
+    role: Role,
+    handler: RouteHandler<S>,
+    schemas?: S,
+  ) => NextRouteHandler;
+  withSession: <S extends RouteSchemas = RouteSchemas>(handler: RouteHandler<S>, schemas?: S) => NextRouteHandler;
+} {
+  function withRole<S extends RouteSchemas = RouteSchemas>(
+    role: Role,
+    handler: RouteHandler<S>,
+    schemas?: S,
+  ): NextRouteHandler {
+    return async (req, context) => {
+      try {
+        const user = authorize(req, await lookup(), role);
+        const inputs = await parseInputs(req, (await context?.params) ?? {}, schemas ?? ({} as S));
+        return toResponse(await handler({ req, user, ...inputs }));
+      } catch (error) {
+        return errorResponse(error, req);
+      }
+    };
+  }
+  const withSession = <S extends RouteSchemas = RouteSchemas>(
+    handler: RouteHandler<S>,
+    schemas?: S,
+  ): NextRouteHandler => withRole('viewer', handler, schemas);
+  return { withRole, withSession };
+}
+
+/**
+ * `withRole('admin', handler, { body, query, params })`: 401 without a session, 403 for a lower role, and for
+ * any non-GET also the Origin check and read-only mode; inputs are parsed with zod (400); ApiError becomes its
+ * status, anything else a logged 500. The session is read here on the server; no proxy is trusted for this.
+ */
+export const { withRole, withSession } = createRouteWrappers(currentSessionUser);
