@@ -38,6 +38,7 @@ export async function startTestControlPlane(
       | 'tunnelPortRange'
       | 'tunnelPollFrequencySeconds'
     >;
+    tunnelServer?: ControlPlaneOptions['tunnelServer'];
   } = {},
 ): Promise<TestControlPlane> {
   const stateFile = options.stateFile ?? path.join(await mkdtemp(path.join(tmpdir(), 'cp-')), 'state.json');
@@ -50,6 +51,7 @@ export async function startTestControlPlane(
     pingIntervalMs: options.pingIntervalMs ?? 60_000,
     tls: options.tls,
     ...options.tunnel,
+    tunnelServer: options.tunnelServer,
   });
   const admin = async <T>(route: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${handle.url}${route}`, {

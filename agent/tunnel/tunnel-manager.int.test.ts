@@ -180,4 +180,29 @@ describe('TunnelManager with the reference control plane, the real Go chisel ser
     await connectedPort(running, 'agent-http');
     expect(tunnel(running).sessions).toBeGreaterThanOrEqual(3);
   });
+
+  it('works the same against the reference tunnel server embedded in the control plane', async () => {
+    const own = await startTestControlPlane({
+      tunnel: { tunnelDefaultStatus: 'REQUIRED', tunnelPollFrequencySeconds: 1, tunnelPortRange: [44900, 44950] },
+      tunnelServer: { port: 0, keyFile: path.join(dir, 'embedded.key') },
+    });
+    try {
+      agent = createTestRuntime({
+        apiUrl: own.url,
+        kubeconfig: sandbox.agentKubeconfig,
+        names: uniqueNames(),
+        env: { PIPEOPS_TUNNEL_ENABLED: 'true' },
+      });
+      agent.runtime.start();
+      await waitForReady(agent.runtime);
+      const port = await connectedPort(agent, 'kubernetes-api');
+      const version = await kubeConfigVia(sandbox.agentKubeconfig, port).makeApiClient(VersionApi).getCode();
+      expect(version.gitVersion).toMatch(/^v1\./);
+      expect(tunnel(agent).serverAddr).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    } finally {
+      await agent?.runtime.stop();
+      agent = undefined;
+      await own.stop();
+    }
+  });
 });

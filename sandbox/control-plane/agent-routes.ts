@@ -11,12 +11,13 @@ import { faultCode } from './faults';
 import { readJsonBody, sendError, sendJson, sendNoContent } from './http';
 import { maxForwards, PortsExhaustedError } from './registry';
 import type { ClusterRecord } from './state';
-import { writeChiselAuthFile } from './tunnel-users';
+import { chiselAuthFile, writeChiselAuthFile } from './tunnel-users';
 
 /** Keeps the tunnel server's users (chisel authfile) in step with the registered clusters. */
 export async function syncTunnelUsers(ctx: Context): Promise<void> {
   const file = ctx.options.tunnelAuthFile;
   if (file) await writeChiselAuthFile(file, ctx.registry.list());
+  ctx.tunnelServer?.setUsers(chiselAuthFile(ctx.registry.list()));
 }
 
 export const websocketPath = '/api/v1/clusters/agent/ws';

@@ -17,6 +17,10 @@ const usage = `usage: npm run control-plane -- [options]
   --tunnel-server-addr ADDR    tunnel server address handed to agents
   --tunnel-server-fingerprint FP
   --tunnel-port-range LOW-HIGH remote tunnel ports to allocate (default 40000-40999)
+  --tunnel-server-port N       run the reference tunnel server in this process on port N (0 = free port);
+                               its address and fingerprint are handed to agents
+  --tunnel-key-file FILE       its host key (created once, so the fingerprint stays stable;
+                               default next to the state file)
   --tunnel-auth-file FILE      keep this chisel --authfile in step with the clusters' tunnel users and ports
   --tunnel-default-status S    IDLE (default), REQUIRED or ACTIVE for newly registered clusters;
                                change one with POST /admin/tunnel {agent_id, status}
@@ -81,6 +85,8 @@ function parseCli(argv: string[]): { options: ControlPlaneOptions; verbose: bool
       'tunnel-server-fingerprint': { type: 'string' },
       'tunnel-port-range': { type: 'string' },
       'tunnel-auth-file': { type: 'string' },
+      'tunnel-server-port': { type: 'string' },
+      'tunnel-key-file': { type: 'string' },
       'tunnel-default-status': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
@@ -89,12 +95,14 @@ function parseCli(argv: string[]): { options: ControlPlaneOptions; verbose: bool
     },
   });
   if (values.help) return 'help';
+  const stateFile =
+    values['state-file'] ?? path.join(homedir(), '.cache', 'pipeops-agent', 'control-plane', 'state.json');
   const options: ControlPlaneOptions = {
     host: values.host,
     port: integerOption('port', values.port, [0, 65535]),
     tokens: tokensOption(values.token),
     adminToken: values['admin-token'] ?? (process.env.PIPEOPS_CONTROL_PLANE_ADMIN_TOKEN || undefined),
-    stateFile: values['state-file'] ?? path.join(homedir(), '.cache', 'pipeops-agent', 'control-plane', 'state.json'),
+    stateFile,
     enableTestFaults: values['enable-test-faults'],
     pingIntervalMs: integerOption('ping-interval-ms', values['ping-interval-ms'], [10, 3_600_000]),
     tunnelServerAddr: values['tunnel-server-addr'],
@@ -103,9 +111,25 @@ function parseCli(argv: string[]): { options: ControlPlaneOptions; verbose: bool
     tunnelAuthFile: values['tunnel-auth-file'],
     tunnelDefaultStatus: tunnelStatusOption(values['tunnel-default-status']),
     tls: tlsOption(values['tls-cert'], values['tls-key']),
+    tunnelServer: tunnelServerOption(values['tunnel-server-port'], values['tunnel-key-file'], stateFile),
   };
   resolveOptions(options);
   return { options, verbose: values.verbose };
+}
+
+function tunnelServerOption(
+  port: string | undefined,
+  keyFile: string | undefined,
+  stateFile: string,
+): ControlPlaneOptions['tunnelServer'] {
+  if (port === undefined) {
+    if (keyFile !== undefined) throw new UsageError('--tunnel-key-file needs --tunnel-server-port');
+    return undefined;
+  }
+  return {
+    port: integerOption('tunnel-server-port', port, [0, 65535]),
+    keyFile: keyFile ?? path.join(path.dirname(stateFile), 'tunnel-server.key'),
+  };
 }
 
 function tlsOption(certFile: string | undefined, keyFile: string | undefined): ControlPlaneOptions['tls'] {

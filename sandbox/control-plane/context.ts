@@ -5,6 +5,7 @@ import type { ResolvedOptions } from './options';
 import type { Registry } from './registry';
 import type { StateStore } from './state';
 import type { AgentSockets } from './websocket';
+import type { TunnelServer } from '../tunnel-server/server';
 
 /** Everything a handler needs; `faults` is replaced as a whole when the switches change. */
 export interface Context {
@@ -14,6 +15,8 @@ export interface Context {
   counters: RequestCounters;
   sockets: AgentSockets;
   faults: FaultState;
+  /** The embedded reference tunnel server, when the options ask for one. */
+  tunnelServer?: TunnelServer;
 }
 
 export interface Exchange {

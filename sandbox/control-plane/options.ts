@@ -30,6 +30,9 @@ const optionsSchema = z.object({
   tunnelAuthFile: z.string().min(1).optional(),
   tunnelDefaultStatus: z.enum(tunnelStatusValues).default('IDLE'),
   tunnelPollFrequencySeconds: z.number().int().min(1).max(3600).default(5),
+  tunnelServer: z
+    .object({ port: z.number().int().min(0).max(65535).default(0), keyFile: z.string().min(1) })
+    .optional(),
   tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   tunnelPortRange: z
     .tuple([portNumber, portNumber])
@@ -58,6 +61,12 @@ export interface ControlPlaneOptions {
   tunnelAuthFile?: string;
   /** The tunnel status a newly registered cluster starts with (default IDLE: no tunnel until asked). */
   tunnelDefaultStatus?: TunnelStatus;
+  /**
+   * Runs the reference tunnel server (sandbox/tunnel-server) in this process on the same host, with a
+   * stable host key in keyFile; its address and fingerprint then replace tunnelServerAddr/Fingerprint and
+   * each cluster's tunnel user may bind only its own ports.
+   */
+  tunnelServer?: { port?: number; keyFile: string };
   /** The poll_frequency handed to agents (default 5 s). */
   tunnelPollFrequencySeconds?: number;
   /** Serve HTTPS and WSS with this certificate (PEM files) instead of plain HTTP. */

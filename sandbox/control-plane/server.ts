@@ -9,7 +9,9 @@ import type { Context, Route } from './context';
 import { RequestCounters } from './counters';
 import { noFaults } from './faults';
 import { errorBody, hasToken, rejectUpgrade, sendError } from './http';
-import { baseUrl, resolveOptions, type ControlPlaneOptions } from './options';
+import { baseUrl, resolveOptions, type ControlPlaneOptions, type ResolvedOptions } from './options';
+import { ensureKeyFile } from '../tunnel-server/host-key';
+import { startTunnelServer, type TunnelServer } from '../tunnel-server/server';
 import { Registry } from './registry';
 import { StateStore } from './state';
 import { AgentSockets } from './websocket';
@@ -149,9 +151,32 @@ async function closeServer(ctx: Context, server: Server): Promise<void> {
   await ctx.store.flush();
 }
 
+/** The in-process reference tunnel server: agents get its address and pinned fingerprint. */
+async function startEmbeddedTunnelServer(resolved: ResolvedOptions): Promise<TunnelServer | undefined> {
+  if (!resolved.tunnelServer) return undefined;
+  await ensureKeyFile(resolved.tunnelServer.keyFile);
+  const tunnelServer = await startTunnelServer({
+    host: resolved.host,
+    port: resolved.tunnelServer.port,
+    keyFile: resolved.tunnelServer.keyFile,
+    users: {},
+    log: (line) => resolved.log({ level: 'debug', msg: `tunnel server: ${line}` }),
+  });
+  resolved.tunnelServerAddr = tunnelServer.url;
+  resolved.tunnelServerFingerprint = tunnelServer.fingerprint;
+  resolved.log({
+    level: 'info',
+    msg: 'tunnel server listening',
+    url: tunnelServer.url,
+    fingerprint: tunnelServer.fingerprint,
+  });
+  return tunnelServer;
+}
+
 /** Starts the reference control plane; rejects with a clear message on bad options or a corrupt state file. */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlaneHandle> {
   const resolved = resolveOptions(options);
+  const tunnelServer = await startEmbeddedTunnelServer(resolved);
   const store = await StateStore.open(resolved.stateFile, resolved.log);
   const registry = new Registry(store, resolved);
   const counters = new RequestCounters();
@@ -162,7 +187,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     log: resolved.log,
     pingIntervalMs: resolved.pingIntervalMs,
   });
-  const ctx: Context = { options: resolved, store, registry, counters, sockets, faults: noFaults() };
+  const ctx: Context = { options: resolved, store, registry, counters, sockets, faults: noFaults(), tunnelServer };
   await syncTunnelUsers(ctx);
   const handler = (req: IncomingMessage, res: ServerResponse): void => onRequest(ctx, req, res);
   const server: Server = resolved.tls
@@ -175,7 +200,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     url: baseUrl(resolved.host, port, resolved.tls ? 'https' : 'http'),
     port,
     stop: async () => {
-      stopping ??= closeServer(ctx, server);
+      stopping ??= closeServer(ctx, server).then(() => tunnelServer?.stop());
       return stopping;
     },
   };
