@@ -16,7 +16,7 @@ export type ApiErrorCode =
   | (string & {});
 
 export interface ApiErrorBody {
-  error: { code: ApiErrorCode; message: string };
+  error: { code: ApiErrorCode; message: string; warnings?: string[] };
 }
 
 /** An error a route handler throws on purpose: it knows its HTTP status and renders `{error:{code,message}}`. */
@@ -27,12 +27,15 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: ApiErrorCode,
     message: string,
+    /** Side problems worth showing with the error, e.g. an audit record that could not be written. */
+    readonly warnings: string[] = [],
   ) {
     super(message);
   }
 
   toJSON(): ApiErrorBody {
-    return { error: { code: this.code, message: this.message } };
+    const warnings = this.warnings.length > 0 ? { warnings: this.warnings } : {};
+    return { error: { code: this.code, message: this.message, ...warnings } };
   }
 
   toResponse(): Response {

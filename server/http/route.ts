@@ -13,6 +13,8 @@ export interface RouteSchemas {
   body?: z.ZodType;
   query?: z.ZodType;
   params?: z.ZodType;
+  /** Larger bodies than the default 64 KiB (a restore upload). */
+  maxBodyBytes?: number;
 }
 
 type Parsed<S, Fallback> = S extends z.ZodType ? z.output<S> : Fallback;
@@ -78,10 +80,10 @@ function parseWith(schema: z.ZodType, input: unknown, where: string): unknown {
   return result.data;
 }
 
-async function readJsonBody(req: Request): Promise<unknown> {
+async function readJsonBody(req: Request, limit: number): Promise<unknown> {
   const text = await req.text();
-  if (Buffer.byteLength(text) > maxBodyBytes) {
-    throw new ApiError(413, 'payload_too_large', `request body is larger than ${maxBodyBytes / 1024} KiB`);
+  if (Buffer.byteLength(text) > limit) {
+    throw new ApiError(413, 'payload_too_large', `request body is larger than ${Math.floor(limit / 1024)} KiB`);
   }
   if (text.trim() === '') return {};
   if (!req.headers.get('content-type')?.toLowerCase().includes('application/json')) {
@@ -102,7 +104,8 @@ async function parseInputs<S extends RouteSchemas>(
   const rawQuery = Object.fromEntries(new URL(req.url).searchParams);
   const params = schemas.params ? parseWith(schemas.params, rawParams, 'path parameters') : rawParams;
   const query = schemas.query ? parseWith(schemas.query, rawQuery, 'query') : rawQuery;
-  const body = schemas.body ? parseWith(schemas.body, await readJsonBody(req), 'request body') : undefined;
+  const limit = schemas.maxBodyBytes ?? maxBodyBytes;
+  const body = schemas.body ? parseWith(schemas.body, await readJsonBody(req, limit), 'request body') : undefined;
   return { body, query, params } as Pick<RouteContext<S>, 'body' | 'query' | 'params'>;
 }
 

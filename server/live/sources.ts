@@ -109,7 +109,7 @@ export function clusterSource(kc: KubeConfig): LiveSource {
     },
     {
       path: '/api/v1/events',
-      query: {},
+      query: { fieldSelector: `source=${auditComponent}` },
       affects: (event) => (event.source?.component === auditComponent ? 'audit' : undefined),
     },
   ];

@@ -11,6 +11,8 @@ export interface AgentHost {
   runtime?: AgentRuntime;
   /** Why there is no runtime, for /ready and the dashboard. */
   disabledReason?: string;
+  /** Run first on SIGTERM (e.g. closing SSE streams so the HTTP server can drain at once). */
+  shutdownHooks: (() => Promise<void>)[];
 }
 
 const hostKey = Symbol.for('pipeops.agentHost');
@@ -32,24 +34,30 @@ function createHost(): AgentHost {
   const config = loadConfig();
   const logContext: LogContext = {};
   const logger = createLogger(config.logging.level, logContext);
+  const shutdownHooks: AgentHost['shutdownHooks'] = [];
   if (!config.pipeops.api_url) {
     const disabledReason = 'agent runtime not configured (PIPEOPS_API_URL is not set); serving the dashboard only';
     logger.warn(disabledReason);
-    return { metrics, disabledReason };
+    installShutdown(undefined, shutdownHooks);
+    return { metrics, disabledReason, shutdownHooks };
   }
   const runtimeConfig = requireRuntimeConfig(config);
   logger.info({ config: redactConfig(runtimeConfig) }, 'starting pipeops-agent');
   const runtime = new AgentRuntime({ config: runtimeConfig, kc: loadKubeConfig(), logger, logContext, metrics });
   runtime.start();
-  installShutdown(runtime);
-  return { metrics, runtime };
+  installShutdown(runtime, shutdownHooks);
+  return { metrics, runtime, shutdownHooks };
 }
 
-/** SIGTERM: readiness fails first, the runtime releases its link and Lease, exit within 10 s. */
-function installShutdown(runtime: AgentRuntime): void {
+/**
+ * SIGTERM: readiness fails first, SSE streams end, the runtime releases its link and Lease, exit within
+ * 10 s. Installed in dashboard-only mode too: with NEXT_MANUAL_SIG_HANDLE Next leaves signals to us.
+ */
+function installShutdown(runtime: AgentRuntime | undefined, hooks: AgentHost['shutdownHooks']): void {
   const shutdown = (): void => {
     setTimeout(() => process.exit(1), shutdownTimeoutMs).unref();
-    runtime.stop().then(
+    const hooksDone = Promise.allSettled(hooks.map((hook) => hook()));
+    Promise.all([hooksDone, runtime?.stop()]).then(
       () => process.exit(0),
       () => process.exit(1),
     );
