@@ -19,10 +19,7 @@ function countingSource(): LiveSource & { starts: number; stops: number; publish
 }
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const decoder = new TextDecoder();
-  let text = '';
-  for await (const chunk of stream) text += decoder.decode(chunk);
-  return text;
+  return new Response(stream).text();
 }
 
 const update: LiveUpdate = { topic: 'audit', sentAt: 1, data: { audit: [] } };
