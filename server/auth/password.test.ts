@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashPassword, parsePasswordHash, spendPasswordTime, verifyPassword } from './password';
+import { hashPassword, hashPasswordSync, parsePasswordHash, spendPasswordTime, verifyPassword } from './password';
 
 const cheap = { N: 1024, r: 8, p: 1 };
 
@@ -11,6 +11,12 @@ describe('password hashes', () => {
     expect(await verifyPassword('correct horse', stored)).toBe(true);
     expect(await verifyPassword('correct horsE', stored)).toBe(false);
     expect(await verifyPassword('', stored)).toBe(false);
+  });
+
+  it('hashes synchronously into the same format', async () => {
+    const stored = parsePasswordHash(hashPasswordSync('sync pw', cheap))!;
+    expect(await verifyPassword('sync pw', stored)).toBe(true);
+    expect(await verifyPassword('other', stored)).toBe(false);
   });
 
   it('uses a new salt every time', async () => {

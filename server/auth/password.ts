@@ -1,5 +1,5 @@
 // No `server-only` marker: the hash-password CLI runs this module under plain Node, where the marker throws.
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 export interface ScryptParams {
   /** CPU/memory cost, a power of two. */
@@ -23,9 +23,13 @@ const keyBytes = 32;
 const base64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const positiveInt = /^[1-9]\d{0,7}$/;
 
-function scryptAsync(password: string, salt: Buffer, keyLength: number, params: ScryptParams): Promise<Buffer> {
+function scryptOptions(params: ScryptParams): ScryptOptions {
   // maxmem must exceed 128·N·r or Node refuses the parameters.
-  const options: ScryptOptions = { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r };
+  return { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r };
+}
+
+function scryptAsync(password: string, salt: Buffer, keyLength: number, params: ScryptParams): Promise<Buffer> {
+  const options = scryptOptions(params);
   return new Promise((resolve, reject) => {
     scrypt(password.normalize('NFC'), salt, keyLength, options, (error, key) => (error ? reject(error) : resolve(key)));
   });
@@ -65,6 +69,14 @@ export async function hashPassword(password: string, params: ScryptParams = defa
   if (!validScryptParams(params)) throw new Error('scrypt parameters out of range');
   const salt = randomBytes(saltBytes);
   const hash = await scryptAsync(password, salt, keyBytes, params);
+  return formatPasswordHash({ ...params, salt, hash });
+}
+
+/** The same hash computed synchronously, for config files that must exist before anything async runs. */
+export function hashPasswordSync(password: string, params: ScryptParams = defaultScryptParams): string {
+  if (!validScryptParams(params)) throw new Error('scrypt parameters out of range');
+  const salt = randomBytes(saltBytes);
+  const hash = scryptSync(password.normalize('NFC'), salt, keyBytes, scryptOptions(params));
   return formatPasswordHash({ ...params, salt, hash });
 }
 
