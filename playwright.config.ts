@@ -2,10 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defineConfig, devices } from '@playwright/test';
+import { randomBytes } from 'node:crypto';
+import { e2eBaseUrl as baseURL, e2ePort as port, e2eStateConfigMap, writeE2eUsersFile } from './playwright/e2e-env';
 import { sandboxLayout } from './sandbox/cluster/state';
 
-const port = Number(process.env.PIPEOPS_E2E_PORT ?? 3107);
-const baseURL = `http://127.0.0.1:${port}`;
 const sandbox = sandboxLayout(process.env.PIPEOPS_SANDBOX_NAME ?? 'test');
 const controlPlanePort = port + 1;
 export const e2eAgentToken = 'e2e-agent-token';
@@ -35,8 +35,12 @@ export default defineConfig({
   ],
   webServer: [
     {
-      // The reference control plane the agent inside the app registers with.
-      command: `node --import tsx sandbox/control-plane/cli.ts --port ${controlPlanePort} --token ${e2eAgentToken} --admin-token e2e-admin --state-file ${controlPlaneState}`,
+      // The reference control plane the agent inside the app registers with, and its tunnel server.
+      command: [
+        `node --import tsx sandbox/control-plane/cli.ts --port ${controlPlanePort} --token ${e2eAgentToken}`,
+        `--admin-token e2e-admin --state-file ${controlPlaneState} --tunnel-server-port 0`,
+        `--tunnel-default-status REQUIRED --tunnel-port-range ${port + 10}-${port + 30}`,
+      ].join(' '),
       url: `http://127.0.0.1:${controlPlanePort}/admin/health`,
       reuseExistingServer: false,
       timeout: 30_000,
@@ -54,9 +58,13 @@ export default defineConfig({
         PIPEOPS_TOKEN: e2eAgentToken,
         PIPEOPS_CLUSTER_NAME: 'e2e-sandbox',
         PIPEOPS_STATE_NAMESPACE: 'pipeops-system',
-        PIPEOPS_STATE_CONFIGMAP_NAME: 'pipeops-agent-state-e2e',
+        PIPEOPS_STATE_CONFIGMAP_NAME: e2eStateConfigMap,
         PIPEOPS_LEASE_NAME: 'pipeops-agent-leader-e2e',
         PIPEOPS_HEARTBEAT_INTERVAL: '1s',
+        PIPEOPS_PORT: String(port),
+        PIPEOPS_TUNNEL_ENABLED: 'true',
+        PIPEOPS_DASHBOARD_USERS_FILE: writeE2eUsersFile(),
+        NEXTAUTH_SECRET: randomBytes(32).toString('base64url'),
       },
       reuseExistingServer: false,
       timeout: 60_000,

@@ -1,11 +1,22 @@
 import type { ReactNode } from 'react';
 
-export function Panel({ title, children, testId }: { title: string; children: ReactNode; testId?: string }) {
+export function Panel({
+  title,
+  children,
+  testId,
+  className = '',
+}: {
+  title: string;
+  children: ReactNode;
+  testId?: string;
+  /** Grid placement from the page, e.g. `md:col-span-2`. */
+  className?: string;
+}) {
   return (
     <section
       aria-label={title}
       data-testid={testId}
-      className="rounded-lg border border-zinc-200 bg-white p-4 shadow-sm dark:border-zinc-800 dark:bg-zinc-900"
+      className={`min-w-0 rounded-lg border border-zinc-200 bg-white p-4 shadow-sm dark:border-zinc-800 dark:bg-zinc-900 ${className}`}
     >
       <h2 className="mb-3 text-sm font-semibold tracking-wide text-zinc-500 uppercase dark:text-zinc-400">{title}</h2>
       {children}
@@ -16,8 +27,8 @@ export function Panel({ title, children, testId }: { title: string; children: Re
 export function Field({ label, children }: { label: string; children: ReactNode }) {
   return (
     <div className="flex justify-between gap-4 py-1 text-sm">
-      <dt className="text-zinc-500 dark:text-zinc-400">{label}</dt>
-      <dd className="text-right font-mono break-all">{children}</dd>
+      <dt className="shrink-0 whitespace-nowrap text-zinc-500 dark:text-zinc-400">{label}</dt>
+      <dd className="min-w-0 text-right font-mono wrap-anywhere">{children}</dd>
     </div>
   );
 }

@@ -8,6 +8,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { capture, ensureGoBinaries, ensureNodeModules, repoRoot, runOrThrow, say } from './lib/bootstrap.mjs';
+import { ensureDashboardUsers } from './lib/dashboard-users.mjs';
+
+const demoCache = path.join(process.env.HOME ?? repoRoot, '.cache', 'pipeops-agent');
 
 const sourceDirs = ['app', 'components', 'server', 'agent', 'public'];
 const sourceFiles = ['next.config.mjs', 'package-lock.json', 'postcss.config.mjs', 'tsconfig.json'];
@@ -77,8 +80,9 @@ async function startControlPlane() {
   const port = await choosePort('PIPEOPS_CONTROL_PLANE_PORT', 8090);
   const token = 'demo-agent-token';
   const adminToken = 'demo-admin-token';
-  const stateFile = path.join(process.env.HOME ?? repoRoot, '.cache', 'pipeops-agent', 'control-plane', 'state.json');
-  say(`starting the reference control plane on 127.0.0.1:${port}`);
+  const stateFile = path.join(demoCache, 'control-plane', 'state.json');
+  const tunnelPort = await choosePort('PIPEOPS_TUNNEL_SERVER_PORT', 8091);
+  say(`starting the reference control plane on 127.0.0.1:${port} with its tunnel server on 127.0.0.1:${tunnelPort}`);
   const child = spawn(
     process.execPath,
     [
@@ -93,6 +97,10 @@ async function startControlPlane() {
       adminToken,
       '--state-file',
       stateFile,
+      '--tunnel-server-port',
+      String(tunnelPort),
+      '--tunnel-default-status',
+      'REQUIRED',
     ],
     { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] },
   );
@@ -115,6 +123,26 @@ async function waitForHealth(url, headers = {}) {
   throw new Error(`${url} did not answer within 60 s`);
 }
 
+/**
+ * The control plane's port for the Kubernetes API forward once the tunnel is up (undefined after 30 s).
+ * @param {string} base
+ */
+async function tunnelledApiPort(base) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const detail = await fetch(`${base}/api/health/detailed`).then(
+      (r) => r.json(),
+      () => undefined,
+    );
+    const tunnel = detail?.hops?.tunnel;
+    const api = tunnel?.forwards?.find((/** @type {{ name: string }} */ f) => f.name === 'kubernetes-api');
+    if (tunnel?.status === 'connected' && api?.remote_port) return api.remote_port;
+    await sleep(500);
+  }
+  say('the tunnel did not connect within 30 s; see /api/health/detailed');
+  return undefined;
+}
+
 async function main() {
   const started = Date.now();
   await ensureNodeModules();
@@ -123,6 +151,7 @@ async function main() {
     say('building the app (next build, standalone output)');
     await runOrThrow('npm', ['run', '--silent', 'build'], { env: { NEXT_TELEMETRY_DISABLED: '1' } });
   }
+  const users = await ensureDashboardUsers(path.join(demoCache, 'dashboard'));
   const controlPlane = await startControlPlane();
   const port = await choosePort('PIPEOPS_PORT', 3000);
   say('starting the app with the agent runtime inside');
@@ -140,6 +169,10 @@ async function main() {
       PIPEOPS_TOKEN: controlPlane.token,
       PIPEOPS_CLUSTER_NAME: process.env.PIPEOPS_CLUSTER_NAME ?? 'sandbox',
       PIPEOPS_STATE_NAMESPACE: process.env.PIPEOPS_STATE_NAMESPACE ?? 'pipeops-system',
+      PIPEOPS_PORT: String(port),
+      PIPEOPS_TUNNEL_ENABLED: 'true',
+      PIPEOPS_DASHBOARD_USERS_FILE: users.usersFile,
+      NEXTAUTH_SECRET: process.env.NEXTAUTH_SECRET ?? users.secret,
     },
   });
   const base = `http://127.0.0.1:${port}`;
@@ -147,6 +180,7 @@ async function main() {
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   console.log(`\n  pipeops-agent is running (ready in ${seconds}s)\n`);
   console.log(`  dashboard   ${base}/dashboard`);
+  console.log(`  logins      admin / ${users.admin.password}    viewer / ${users.viewer.password}`);
   console.log(`  health      ${base}/health`);
   console.log(`  readiness   ${base}/ready   metrics ${base}/metrics`);
   console.log(`  cluster     ${cluster.sandbox ? 'sandbox (as the agent ServiceAccount)' : cluster.kubeconfig}`);
@@ -154,6 +188,14 @@ async function main() {
     `  control     ${controlPlane.url}  (admin API: curl -H 'Authorization: Bearer ${controlPlane.adminToken}' ${controlPlane.url}/admin/clusters)`,
   );
   if (cluster.sandbox) console.log(`  kubectl     eval "$(npm run -s sandbox -- env)" && kubectl get nodes`);
+  const apiPort = await tunnelledApiPort(base);
+  if (apiPort && cluster.sandbox) {
+    console.log(
+      `  via tunnel  kubectl --kubeconfig ${cluster.kubeconfig} --server https://127.0.0.1:${apiPort} get nodes`,
+    );
+  } else if (apiPort) {
+    console.log(`  via tunnel  the control plane reaches the Kubernetes API at https://127.0.0.1:${apiPort}`);
+  }
   console.log(
     '\n  Ctrl-C stops the app and the control plane; the sandbox keeps running until `npm run sandbox -- down`.\n',
   );
