@@ -67,6 +67,12 @@ describe('agent identity and registration (sandbox API server + reference contro
       cluster_uuid: identity?.clusterUuid,
     });
     expect(identity?.agentId).toMatch(/^agent-[0-9a-f-]{36}$/);
+    const events = await core.listNamespacedEvent({
+      namespace: 'pipeops-system',
+      fieldSelector: `involvedObject.name=${names.configMap},source=pipeops-agent`,
+    });
+    expect(events.items.map((event) => event.reason)).toContain('AgentRegistered');
+    expect(events.items[0]?.message).toContain(`as cluster ${identity?.clusterId}`);
   });
 
   it('converges two agents started at the same moment on one identity and one leader', async () => {

@@ -12,6 +12,7 @@ import { ControlPlaneTransport } from './controlplane/transport';
 import { findMissingPermissions, runtimePermissions, type MissingPermission } from './kubernetes/access-review';
 import { ClusterCounts } from './kubernetes/cluster-counts';
 import { describeKubeError } from './kubernetes/errors';
+import { recordEvent } from './kubernetes/events';
 import { LeaderElector, type LeaderStatus } from './leader/leader-elector';
 import type { Logger, LogContext } from './logging/logger';
 import type { AgentMetrics } from './metrics/agent-metrics';
@@ -271,12 +272,26 @@ export class AgentRuntime {
         'Control plane returned a different cluster_id - updating state',
       );
     }
+    const mode = identity.clusterId ? 'resume' : 'fresh';
     identity.clusterId = response.cluster_id;
     identity.clusterUuid = response.cluster_uuid;
     this.#deps.logContext.cluster_id = response.cluster_id;
     if (changed && this.#identity.persisted) await this.#store.saveCluster(identity);
+    await this.#recordRegistration(mode, changed, response);
     this.#changed();
     return response;
+  }
+
+  /** An Event on the state ConfigMap per registration: `doctor` counts them to spot re-registration loops. */
+  async #recordRegistration(mode: 'fresh' | 'resume', changed: boolean, response: RegisterResponse): Promise<void> {
+    const [namespace = '', name = ''] = this.#store.location.split('/');
+    const error = await recordEvent(this.#deps.kc, {
+      namespace,
+      involvedObject: { apiVersion: 'v1', kind: 'ConfigMap', name, namespace },
+      reason: mode === 'fresh' ? 'AgentRegistered' : 'AgentReregistered',
+      message: `agent ${this.#identity?.identity.agentId ?? ''} registered (${mode}) as cluster ${response.cluster_id}${changed ? '' : ', identity unchanged'}`,
+    });
+    if (error) this.#logger.debug({ err: error }, 'registration Event not written');
   }
 
   #createLink(): ControlLink {
