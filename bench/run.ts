@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { describeMachine, type Stats } from './machine';
 import { benchAgent } from './agent';
+import { benchDashboard, type Latency } from './dashboard';
 import { benchSandbox } from './sandbox';
 import { benchTunnel } from './tunnel';
 
-const suites = ['sandbox', 'agent', 'tunnel'] as const;
+const suites = ['sandbox', 'agent', 'tunnel', 'dashboard'] as const;
 type Suite = (typeof suites)[number];
 
 const seconds = (s: Stats): string => `${s.median.toFixed(2)} s (${s.min.toFixed(2)}–${s.max.toFixed(2)}, n=${s.runs})`;
@@ -53,6 +54,24 @@ async function runTunnel(runs: number): Promise<void> {
   console.log(`| ours ÷ Go client (time) | ${(r.ours.median / r.goClient.median).toFixed(2)}× | |`);
 }
 
+async function runDashboard(): Promise<void> {
+  const r = await benchDashboard((line) => console.log(`# ${line}`));
+  const ms = (l: Latency): string => `${l.p50.toFixed(0)} ms / ${l.p95.toFixed(0)} ms (n=${l.count})`;
+  console.log('\n| dashboard (production build, signed in as admin, sandbox cluster) | p50 / p95 |');
+  console.log('|---|---|');
+  console.log(`| \`GET /dashboard\` (server-rendered page with the full view) | ${ms(r.page)} |`);
+  console.log(`| \`GET /api/dashboard\` (the same view as JSON) | ${ms(r.api)} |`);
+  console.log(
+    '\n| SSE fan-out: scale a managed Deployment 10 times | change → event received p50 / p95 | server CPU per change |',
+  );
+  console.log('|---|---|---|');
+  for (const row of r.sse) {
+    console.log(
+      `| ${row.streams} open stream${row.streams === 1 ? '' : 's'} | ${ms(row.delivery)} | ${row.cpuMsPerChange.toFixed(0)} ms |`,
+    );
+  }
+}
+
 interface BenchOptions {
   only?: Suite;
   runs: number;
@@ -87,6 +106,7 @@ async function main(): Promise<void> {
   if (!options.only || options.only === 'sandbox') await runSandbox(options.runs);
   if (!options.only || options.only === 'tunnel') await runTunnel(options.runs);
   if (!options.only || options.only === 'agent') await runAgent(options.agentMinutes);
+  if (!options.only || options.only === 'dashboard') await runDashboard();
 }
 
 main().catch((error: unknown) => {
