@@ -3,7 +3,7 @@ import { describeMachine, type Stats } from './machine';
 import { benchAgent } from './agent';
 import { benchDashboard, type Latency } from './dashboard';
 import { benchSandbox } from './sandbox';
-import { benchTunnel } from './tunnel';
+import { benchTunnel, formatTunnelTable } from './tunnel';
 
 const suites = ['sandbox', 'agent', 'tunnel', 'dashboard'] as const;
 type Suite = (typeof suites)[number];
@@ -43,15 +43,8 @@ async function runAgent(minutes: number): Promise<void> {
 }
 
 async function runTunnel(runs: number): Promise<void> {
-  const r = await benchTunnel(64, Math.max(runs, 5));
-  const mibps = (s: Stats): string => `${((2 * r.payloadMiB) / s.median).toFixed(0)} MiB/s`;
-  console.log(
-    `\n| ${r.payloadMiB} MiB through the Go chisel server and back (echo), median (min–max, runs) | ours | Go chisel client |`,
-  );
-  console.log('|---|---|---|');
-  console.log(`| round trip | ${seconds(r.ours)} | ${seconds(r.goClient)} |`);
-  console.log(`| throughput, both directions counted | ${mibps(r.ours)} | ${mibps(r.goClient)} |`);
-  console.log(`| ours ÷ Go client (time) | ${(r.ours.median / r.goClient.median).toFixed(2)}× | |`);
+  const r = await benchTunnel(64, Math.max(runs, 3));
+  console.log(`\n${formatTunnelTable(r)}`);
 }
 
 async function runDashboard(): Promise<void> {

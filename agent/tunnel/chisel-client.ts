@@ -303,7 +303,8 @@ export class ChiselClient extends EventEmitter<ChiselClientEvents> {
     session: ChiselSession,
     route: { forward: ForwardStatus; target: TunnelTarget },
   ): void {
-    const socket = net.connect({ host: route.target.host, port: route.target.port });
+    // Go's net.Dial sets TCP_NODELAY; small request/response traffic would otherwise wait on Nagle.
+    const socket = net.connect({ host: route.target.host, port: route.target.port, noDelay: true });
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     let connected = false;
