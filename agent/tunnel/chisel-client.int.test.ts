@@ -154,4 +154,30 @@ describe('ChiselClient against the real Go chisel server', () => {
       await own.stop();
     }
   });
+
+  it('drops a link whose server stopped answering (keepalive timeout) and reconnects when it answers again', async () => {
+    const port = await freePort();
+    const silent = await startGoChisel(port, keyfile);
+    const forward = await remote('silent');
+    const tunnel = client({
+      remotes: [forward],
+      serverUrl: `127.0.0.1:${port}`,
+      fingerprint: silent.fingerprint,
+      keepaliveMs: 500,
+      keepaliveTimeoutMs: 1_000,
+    });
+    try {
+      await tunnel.start();
+      await vi.waitFor(() => probe(forward.remotePort), waitLong);
+      silent.signal('SIGSTOP');
+      await vi.waitFor(() => expect(tunnel.status().state).not.toBe('connected'), waitLong);
+      expect(tunnel.status().errors.map((e) => e.message)).toContain('tunnel lost: keepalive timeout');
+      silent.signal('SIGCONT');
+      await vi.waitFor(() => expect(tunnel.status().state).toBe('connected'), waitLong);
+      await vi.waitFor(() => probe(forward.remotePort), waitLong);
+    } finally {
+      await tunnel.stop();
+      await silent.stop();
+    }
+  });
 });

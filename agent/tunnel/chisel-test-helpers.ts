@@ -17,6 +17,8 @@ export interface GoChiselServer {
   port: number;
   fingerprint: string;
   log: () => string;
+  /** SIGSTOP/SIGCONT simulate a peer that goes silent without closing its socket. */
+  signal: (signal: NodeJS.Signals) => void;
   stop: () => Promise<void>;
 }
 
@@ -50,7 +52,11 @@ export async function startGoChisel(
     port,
     fingerprint,
     log: () => output.text,
+    signal: (signal): void => {
+      child.kill(signal);
+    },
     stop: async (): Promise<void> => {
+      if (child.signalCode === null) child.kill('SIGCONT');
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
