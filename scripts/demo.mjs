@@ -124,22 +124,36 @@ async function waitForHealth(url, headers = {}) {
 }
 
 /**
- * The control plane's port for the Kubernetes API forward once the tunnel is up (undefined after 30 s).
+ * Asks the control plane for this agent's tunnel (a cluster from an earlier demo keeps its last status)
+ * and returns the port of the Kubernetes API forward once the tunnel is up (undefined after 60 s).
  * @param {string} base
+ * @param {{ url: string, adminToken: string }} controlPlane
  */
-async function tunnelledApiPort(base) {
-  const deadline = Date.now() + 30_000;
+async function tunnelledApiPort(base, controlPlane) {
+  const deadline = Date.now() + 60_000;
+  let requested = false;
   while (Date.now() < deadline) {
     const detail = await fetch(`${base}/api/health/detailed`).then(
       (r) => r.json(),
       () => undefined,
     );
     const tunnel = detail?.hops?.tunnel;
+    const agentId = detail?.agent?.agent_id;
+    if (!requested && agentId && tunnel?.status && tunnel.status !== 'not_started') {
+      requested = await fetch(`${controlPlane.url}/admin/tunnel`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${controlPlane.adminToken}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ agent_id: agentId, status: 'REQUIRED' }),
+      }).then(
+        (r) => r.ok,
+        () => false,
+      );
+    }
     const api = tunnel?.forwards?.find((/** @type {{ name: string }} */ f) => f.name === 'kubernetes-api');
     if (tunnel?.status === 'connected' && api?.remote_port) return api.remote_port;
     await sleep(500);
   }
-  say('the tunnel did not connect within 30 s; see /api/health/detailed');
+  say('the tunnel did not connect within 60 s; see /api/health/detailed');
   return undefined;
 }
 
@@ -188,7 +202,7 @@ async function main() {
     `  control     ${controlPlane.url}  (admin API: curl -H 'Authorization: Bearer ${controlPlane.adminToken}' ${controlPlane.url}/admin/clusters)`,
   );
   if (cluster.sandbox) console.log(`  kubectl     eval "$(npm run -s sandbox -- env)" && kubectl get nodes`);
-  const apiPort = await tunnelledApiPort(base);
+  const apiPort = await tunnelledApiPort(base, controlPlane);
   if (apiPort && cluster.sandbox) {
     console.log(
       `  via tunnel  kubectl --kubeconfig ${cluster.kubeconfig} --server https://127.0.0.1:${apiPort} get nodes`,
