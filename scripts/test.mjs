@@ -90,6 +90,7 @@ async function main() {
   await step('lint (eslint)', bin('eslint'), ['--max-warnings=0', '.']);
   await step('format (prettier --check)', bin('prettier'), ['--check', '--log-level=warn', '.']);
   await step('typecheck (tsc --noEmit)', bin('tsc'), ['--noEmit']);
+  await step('Dockerfile lint (scripts/lint-dockerfile.mjs)', process.execPath, ['scripts/lint-dockerfile.mjs']);
   const unitReport = path.join(resultsDir, 'unit.json');
   await step(
     'unit tests (vitest)',

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the sandbox's test peers from the Go module proxy into a cache outside the repo:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (one Kubernetes release),
-# the KWOK controller, and the Go chisel client/server. Each group is skipped when its binaries are
-# already cached for the pinned version. Usage: build-binaries.sh [k8s|kwok|chisel ...]
+# the KWOK controller, the Go chisel client/server, and helm (renders the chart in tests). Each group is skipped when its binaries are
+# already cached for the pinned version. Usage: build-binaries.sh [k8s|kwok|chisel|helm ...]
 set -euo pipefail
 
 # Pinned versions live in versions.env (shared with the TypeScript side); the environment may override.
@@ -121,14 +121,35 @@ build_chisel() {
   step "chisel ready in $out"
 }
 
+build_helm() {
+  local out="$BIN_ROOT/helm-v$HELM_VERSION"
+  if [ -f "$out/.complete" ] && "$out/helm" version --short 2>/dev/null | grep -q "^v$HELM_VERSION"; then
+    step "helm v$HELM_VERSION cached in $out"
+    return
+  fi
+  mkdir -p "$out"
+  # The same -X flags as helm's Makefile: its version, and the Kubernetes version `helm template` assumes
+  # (without them it claims v1.20 and refuses charts needing newer); v3.19 is built on k8s.io 0.34.
+  local ld="-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION"
+  ld+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  local p
+  for p in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    ld+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=34"
+  done
+  build_tool_module helm "helm.sh/helm/v3" "$HELM_VERSION" "helm.sh/helm/v3/cmd/helm" "$out/helm" "$ld"
+  touch "$out/.complete"
+  step "helm ready in $out"
+}
+
 command -v go >/dev/null || { echo "go is required to build the sandbox binaries (Go 1.26+)" >&2; exit 1; }
-targets=("$@"); [ ${#targets[@]} -eq 0 ] && targets=(k8s kwok chisel)
+targets=("$@"); [ ${#targets[@]} -eq 0 ] && targets=(k8s kwok chisel helm)
 for t in "${targets[@]}"; do
   case "$t" in
     k8s) build_k8s ;;
     kwok) build_kwok ;;
     chisel) build_chisel ;;
-    *) echo "unknown target '$t' (allowed: k8s, kwok, chisel)" >&2; exit 2 ;;
+    helm) build_helm ;;
+    *) echo "unknown target '$t' (allowed: k8s, kwok, chisel, helm)" >&2; exit 2 ;;
   esac
 done
 step "done"

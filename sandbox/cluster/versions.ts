@@ -8,6 +8,8 @@ export interface SandboxVersions {
   etcd: string;
   kwok: string;
   chisel: string;
+  /** Renders the Helm chart in tests; optional so older versions.env files (and fixtures) still parse. */
+  helm?: string;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -29,11 +31,13 @@ export function parseVersionsEnv(text: string): SandboxVersions {
     }
     return value;
   };
+  const helm = process.env.HELM_VERSION ?? values.get('HELM_VERSION');
   return {
     k8s: pick('K8S_VERSION'),
     etcd: pick('ETCD_VERSION'),
     kwok: pick('KWOK_VERSION'),
     chisel: pick('CHISEL_VERSION'),
+    ...(helm === undefined ? {} : { helm: pick('HELM_VERSION') }),
   };
 }
 
@@ -56,6 +60,8 @@ export interface BinaryPaths {
   kwok: string;
   kwokStages: string;
   chisel: string;
+  /** Empty when versions.env pins no helm. */
+  helm: string;
 }
 
 export function binaryPaths(versions: SandboxVersions = sandboxVersions()): BinaryPaths {
@@ -71,6 +77,7 @@ export function binaryPaths(versions: SandboxVersions = sandboxVersions()): Bina
     kwok: path.join(kwok, 'kwok'),
     kwokStages: path.join(kwok, 'stages.yaml'),
     chisel: path.join(bin, `chisel-v${versions.chisel}`, 'chisel'),
+    helm: versions.helm ? path.join(bin, `helm-v${versions.helm}`, 'helm') : '',
   };
 }
 

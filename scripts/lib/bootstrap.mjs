@@ -100,10 +100,14 @@ export async function ensureDebianPackages() {
   await runOrThrow('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...names], { env });
 }
 
-/** The Go-built test peers (etcd, Kubernetes, KWOK, chisel), cached outside the repo by version. */
-export async function ensureGoBinaries() {
+/**
+ * The Go-built test peers (etcd, Kubernetes, KWOK, chisel, and helm for the chart tests), cached outside
+ * the repo by version; each is rebuilt only when its `.complete` marker for the pinned version is missing.
+ * @param {string[]} [targets] build-binaries.sh targets; default all of them
+ */
+export async function ensureGoBinaries(targets = ['k8s', 'kwok', 'chisel', 'helm']) {
   say('checking the sandbox binaries (built once from the Go module proxy, then cached)');
-  await runOrThrow('bash', [path.join(repoRoot, 'sandbox', 'cluster', 'build-binaries.sh')]);
+  await runOrThrow('bash', [path.join(repoRoot, 'sandbox', 'cluster', 'build-binaries.sh'), ...targets]);
 }
 
 /** @returns {string} */

@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { lintDockerfile } from './lint-dockerfile.mjs';
+
+const dockerfile = readFileSync('Dockerfile', 'utf8');
+const dockerignore = readFileSync('.dockerignore', 'utf8');
+
+describe('Dockerfile lint (no Docker engine needed)', () => {
+  it('accepts the repository Dockerfile', () => {
+    expect(lintDockerfile(dockerfile, dockerignore)).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a floating base image',
+      (d: string) => d.replace('node:24.11.1-bookworm-slim', 'node:lts-slim'),
+      'is not pinned to an exact version',
+    ],
+    ['a root user', (d: string) => d.replace('USER 65532:65532', 'USER 0'), 'runs as root'],
+    ['a named user', (d: string) => d.replace('USER 65532:65532', 'USER node'), 'USER must be a numeric non-root uid'],
+    [
+      'ADD of a URL',
+      (d: string) => d.replace('WORKDIR /src', 'WORKDIR /src\nADD https://example.com/x.tgz /x'),
+      'ADD is not allowed',
+    ],
+    [
+      'a baked-in secret',
+      (d: string) => d.replace('ENV NODE_ENV=production', 'ENV PIPEOPS_TOKEN=abc NODE_ENV=production'),
+      'PIPEOPS_TOKEN looks like a secret',
+    ],
+    [
+      'the whole build copied',
+      (d: string) => d.replace('/src/.next/standalone ./', '/src ./'),
+      '"/src" is not part of the standalone output',
+    ],
+    [
+      'no HOSTNAME override',
+      (d: string) => d.replace('HOSTNAME=0.0.0.0', 'HOST=0.0.0.0'),
+      'ENV HOSTNAME=0.0.0.0 missing',
+    ],
+    [
+      'next start instead of the standalone server',
+      (d: string) => d.replace('CMD ["node", "server.js"]', 'CMD ["npm", "start"]'),
+      'CMD ["node", "server.js"]',
+    ],
+    ['no HEALTHCHECK', (d: string) => d.replace(/HEALTHCHECK[^\n]*\\\n[^\n]*\n/, ''), 'HEALTHCHECK on /health missing'],
+  ])('rejects %s', (_name, mutate, message) => {
+    expect(lintDockerfile(mutate(dockerfile), dockerignore).join('\n')).toContain(message);
+  });
+
+  it('requires a .dockerignore that keeps secrets and local builds out of the context', () => {
+    expect(lintDockerfile(dockerfile, undefined)).toEqual(['.dockerignore is missing']);
+    expect(lintDockerfile(dockerfile, 'node_modules\n.next\n.git\n')).toContain(
+      '.dockerignore: ".env" must be excluded from the build context',
+    );
+  });
+});
