@@ -62,7 +62,7 @@ async function clusterKubeconfig() {
     say(`using your cluster from $KUBECONFIG (${process.env.KUBECONFIG}); the sandbox is not started`);
     return { kubeconfig: process.env.KUBECONFIG, sandbox: false };
   }
-  await ensureGoBinaries();
+  await ensureGoBinaries(['k8s', 'kwok', 'chisel']);
   say('starting the sandbox cluster (etcd, kube-apiserver, controller-manager, scheduler, KWOK nodes)');
   const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
   await runOrThrow(tsx, ['sandbox/cli.ts', 'up']);
