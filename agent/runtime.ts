@@ -20,6 +20,7 @@ import { IdentityStore, type AgentIdentity, type LoadedIdentity } from './state/
 import { resolveAgentNamespace } from './state/namespace';
 import { resolveForwards, tunnelPortConfig, type ResolvedForwards } from './tunnel/forwards';
 import { TunnelManager, type TunnelManagerStatus } from './tunnel/tunnel-manager';
+import { TtlService, type TtlServiceStatus } from './ttl/ttl-service';
 import { agentVersion } from './version';
 
 /** Resolves once the signal has aborted, including when it already had. */
@@ -53,6 +54,9 @@ export interface RuntimeSnapshot {
   /** Undefined while the tunnel is disabled by config or this replica is not the leader. */
   tunnel?: TunnelManagerStatus;
   tunnelEnabled: boolean;
+  /** Undefined while TTL is disabled by config or this replica is not the leader. */
+  ttl?: TtlServiceStatus;
+  ttlEnabled: boolean;
   readiness: Readiness;
 }
 
@@ -89,6 +93,7 @@ export class AgentRuntime {
   #missing: MissingPermission[] = [];
   #link: ControlLink | undefined;
   #tunnel: TunnelManager | undefined;
+  #ttl: TtlService | undefined;
   readonly #forwards: ResolvedForwards;
   #k8sVersion: string | undefined;
   #kubernetesError: string | undefined;
@@ -249,11 +254,16 @@ export class AgentRuntime {
     const link = this.#createLink();
     this.#link = link;
     link.start();
+    // TTL before the tunnel: the first tunnelled connection may need to wake a workload.
+    this.#ttl = this.#createTtl();
+    await this.#ttl?.start();
     this.#tunnel = this.#createTunnel();
     this.#tunnel?.start();
     this.#setPhase('running');
     await abortedSignal(signal);
     await this.#tunnel?.stop();
+    await this.#ttl?.stop();
+    this.#ttl = undefined;
     await link.stop();
     await this.#counts.stop();
     this.#link = undefined;
@@ -313,6 +323,20 @@ export class AgentRuntime {
     });
   }
 
+  #createTtl(): TtlService | undefined {
+    const { config } = this.#deps;
+    if (!config.ttl.enabled) return undefined;
+    return new TtlService({
+      kc: this.#deps.kc,
+      logger: this.#logger,
+      metrics: this.#deps.metrics,
+      config: config.ttl,
+      forwards: this.#forwards.forwards,
+      activeConnections: (forward) =>
+        this.#tunnel?.status().forwards.find((row) => row.name === forward)?.activeConnections ?? 0,
+    });
+  }
+
   #createTunnel(): TunnelManager | undefined {
     const { config } = this.#deps;
     if (!config.tunnel.enabled) return undefined;
@@ -329,6 +353,8 @@ export class AgentRuntime {
       remoteBindHost: config.tunnel.remote_bind_host,
       allowUnpinnedHostKey: config.tunnel.allow_unpinned_host_key,
       tls: this.#transport.tlsOptions(),
+      // Wake on connect: a connection to a sleeping TTL workload is held until it is ready.
+      beforeDial: (route, signal) => this.#ttl?.coordinator.beforeDial(route, signal) ?? Promise.resolve(),
       logger: this.#logger,
       metrics: this.#deps.metrics,
       onChange: () => this.#changed(),
@@ -443,6 +469,8 @@ export class AgentRuntime {
       },
       tunnel: this.#tunnel?.status(),
       tunnelEnabled: this.#deps.config.tunnel.enabled,
+      ttl: this.#ttl?.status(),
+      ttlEnabled: this.#deps.config.ttl.enabled,
       readiness: this.readiness(),
     };
   }

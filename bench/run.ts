@@ -3,9 +3,10 @@ import { describeMachine, type Stats } from './machine';
 import { benchAgent } from './agent';
 import { benchDashboard, type Latency } from './dashboard';
 import { benchSandbox } from './sandbox';
+import { benchTtl } from './ttl';
 import { benchTunnel, formatTunnelTable } from './tunnel';
 
-const suites = ['sandbox', 'agent', 'tunnel', 'dashboard'] as const;
+const suites = ['sandbox', 'agent', 'tunnel', 'dashboard', 'ttl'] as const;
 type Suite = (typeof suites)[number];
 
 const seconds = (s: Stats): string => `${s.median.toFixed(2)} s (${s.min.toFixed(2)}–${s.max.toFixed(2)}, n=${s.runs})`;
@@ -65,6 +66,29 @@ async function runDashboard(): Promise<void> {
   }
 }
 
+async function runTtl(runs: number): Promise<void> {
+  const r = await benchTtl(Math.max(runs, 10));
+  const verbs = Object.entries(r.byVerb)
+    .map(([verb, n]) => `${verb} ${n}`)
+    .join(', ');
+  console.log('\n| TTL scale-to-zero (KWOK pods) | value |');
+  console.log('|---|---|');
+  console.log(
+    `| wake through the tunnel, connect → first byte, p50 / p95 (n=${r.wakes}) | ${r.firstByteMs.p50.toFixed(0)} ms / ${r.firstByteMs.p95.toFixed(0)} ms |`,
+  );
+  console.log(
+    `| wake, scale-up → first ready replica, p50 / p95 | ${r.scaleUpToReadyMs.p50.toFixed(0)} ms / ${r.scaleUpToReadyMs.p95.toFixed(0)} ms |`,
+  );
+  console.log(
+    `| controller with ${r.deployments} managed Deployments: Kubernetes API requests per minute, watches excluded (audit log, ${r.windowMinutes.toFixed(1)} min) | ${r.apiRequestsPerMinute.toFixed(1)} (${verbs || 'none'}) |`,
+  );
+  console.log(
+    `| … of which on the managed workloads (scale-downs, annotations, Events; ${r.scaleDowns} scale-downs in the window) | ${r.ttlRequestsPerMinute.toFixed(1)} |`,
+  );
+  console.log(`| CPU of the agent process over the window | ${r.cpuPercent.toFixed(1)} % of one core |`);
+  console.log(`| reconcile (loop) duration p95 | ≤ ${r.reconcileP95Ms} ms |`);
+}
+
 interface BenchOptions {
   only?: Suite;
   runs: number;
@@ -99,6 +123,7 @@ async function main(): Promise<void> {
   if (!options.only || options.only === 'sandbox') await runSandbox(options.runs);
   if (!options.only || options.only === 'tunnel') await runTunnel(options.runs);
   if (!options.only || options.only === 'agent') await runAgent(options.agentMinutes);
+  if (!options.only || options.only === 'ttl') await runTtl(options.runs);
   if (!options.only || options.only === 'dashboard') await runDashboard();
 }
 

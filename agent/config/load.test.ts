@@ -144,3 +144,21 @@ describe('requireRuntimeConfig', () => {
     expect(requireRuntimeConfig(loadConfig({ env: baseEnv })).agent.cluster_name).toBe('prod-eu-1');
   });
 });
+
+describe('ttl config', () => {
+  it('has safe defaults and names the key on a bad value', () => {
+    expect(loadConfig({ cwd: '/nonexistent', env: {} }).ttl).toEqual({
+      enabled: true,
+      wake_timeout: 120_000,
+      default_min_uptime: 120_000,
+      max_writes_per_second: 5,
+      activity_debounce: 15_000,
+    });
+    expect(() => loadConfig({ cwd: '/nonexistent', env: { PIPEOPS_TTL_WAKE_TIMEOUT: 'fast' } })).toThrow(
+      'config: ttl.wake_timeout (from env PIPEOPS_TTL_WAKE_TIMEOUT) = "fast" is invalid: must be a duration between 1000ms and 1800s',
+    );
+    expect(() => loadConfig({ cwd: '/nonexistent', env: { PIPEOPS_TTL_MAX_WRITES_PER_SECOND: '0' } })).toThrow(
+      /ttl\.max_writes_per_second .* from 0\.1 to 100/,
+    );
+  });
+});

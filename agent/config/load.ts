@@ -36,6 +36,12 @@ export const envKeys: Record<string, string> = {
   PIPEOPS_TUNNEL_INACTIVITY_TIMEOUT: 'tunnel.inactivity_timeout',
   PIPEOPS_TUNNEL_DEFAULT_FORWARDS: 'tunnel.default_forwards',
   PIPEOPS_TUNNEL_REMOTE_BIND_HOST: 'tunnel.remote_bind_host',
+  PIPEOPS_TTL_ENABLED: 'ttl.enabled',
+  PIPEOPS_TTL_NAMESPACE: 'ttl.namespace',
+  PIPEOPS_TTL_WAKE_TIMEOUT: 'ttl.wake_timeout',
+  PIPEOPS_TTL_DEFAULT_MIN_UPTIME: 'ttl.default_min_uptime',
+  PIPEOPS_TTL_MAX_WRITES_PER_SECOND: 'ttl.max_writes_per_second',
+  PIPEOPS_TTL_ACTIVITY_DEBOUNCE: 'ttl.activity_debounce',
   PIPEOPS_RECONNECT_MAX: 'pipeops.reconnect.max',
   PIPEOPS_REJECTED_RETRY_INTERVAL: 'pipeops.reconnect.rejected_retry',
 };
@@ -82,7 +88,7 @@ function readConfigFile(file: string): Tree {
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError(
-      `config: ${file} must be a YAML mapping with sections agent, pipeops, tunnel, kubernetes, logging`,
+      `config: ${file} must be a YAML mapping with sections agent, pipeops, tunnel, ttl, kubernetes, logging`,
     );
   }
   return parsed as Tree;

@@ -50,6 +50,13 @@ export const forwardSchema = z.strictObject({
       error: 'must be host:port with a port from 1 to 65535 (IPv6 hosts in brackets, e.g. [::1]:8080)',
     }),
   remote_port: z.coerce.number().int().min(0).max(65535).default(0),
+  // The TTL workload behind this forward, when its target is not the workload's Service (wake on connect).
+  workload: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {
+      error: 'must be "namespace/deployment-name" (lowercase Kubernetes names)',
+    })
+    .optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -106,6 +113,26 @@ export const configSchema = z.strictObject({
         .refine((forwards) => new Set(forwards.map((f) => f.name)).size === forwards.length, {
           error: 'forward names must be unique',
         }),
+    })
+    .prefault({}),
+  ttl: z
+    .strictObject({
+      // The TTL controller and wake-on-connect (leader only); workloads still opt in by annotation.
+      enabled: booleanLike.default(true),
+      // Only this namespace (namespace-scoped installs); all namespaces when unset.
+      namespace: k8sName.optional(),
+      // How long a tunnel connection is held while its workload wakes before it is refused.
+      wake_timeout: duration(1000, 1_800_000, '2m'),
+      // Minimum uptime after a wake when the workload has no pipeops.io/min-uptime (anti-flap).
+      default_min_uptime: duration(0, 86_400_000, '2m'),
+      // The controller's own Kubernetes writes, on average (a wake never waits for it).
+      max_writes_per_second: z.coerce
+        .number({ error: 'must be a number of writes per second from 0.1 to 100' })
+        .min(0.1, { error: 'must be a number of writes per second from 0.1 to 100' })
+        .max(100, { error: 'must be a number of writes per second from 0.1 to 100' })
+        .default(5),
+      // At most one last-activity annotation write per workload per this window.
+      activity_debounce: duration(1000, 300_000, '15s'),
     })
     .prefault({}),
   kubernetes: z

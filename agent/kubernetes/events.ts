@@ -6,7 +6,8 @@ export const agentEventSource = 'pipeops-agent';
 
 export interface AgentEvent {
   namespace: string;
-  involvedObject: { apiVersion: string; kind: string; name: string; namespace: string };
+  // uid makes the Event show up in `kubectl describe` of the object.
+  involvedObject: { apiVersion: string; kind: string; name: string; namespace: string; uid?: string };
   reason: string;
   message: string;
   type?: 'Normal' | 'Warning';

@@ -102,6 +102,59 @@ export class AgentMetrics {
     labelNames: ['route', 'status'] as const,
     registers: [this.registry],
   });
+  /** Set by the TTL controller; read at scrape time by `pipeops_ttl_workloads`. */
+  ttlSource: (() => Record<string, number>) | undefined;
+  readonly ttlScaleDowns = new Counter({
+    name: 'pipeops_ttl_scale_downs_total',
+    help: 'Workloads the TTL controller scaled to zero after their TTL without activity',
+    registers: [this.registry],
+  });
+  readonly ttlWakes = new Counter({
+    name: 'pipeops_ttl_wakes_total',
+    help: 'Workloads the agent woke (scaled back to their original replicas), by what asked for it',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly ttlWakeFailures = new Counter({
+    name: 'pipeops_ttl_wake_failures_total',
+    help: 'Wakes whose workload did not become ready in time (the held connection was refused), by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly ttlWakeDuration = new Histogram({
+    name: 'pipeops_ttl_wake_duration_seconds',
+    help: 'Cold start: from the scale-up to the first ready endpoint (or ready replica)',
+    buckets: [0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+  readonly ttlFlapsPrevented = new Counter({
+    name: 'pipeops_ttl_flaps_prevented_total',
+    help: 'Scale-downs delayed by the minimum uptime after a wake (the TTL alone would have flapped 1→0→1)',
+    registers: [this.registry],
+  });
+  readonly ttlReconcileDuration = new Histogram({
+    name: 'pipeops_ttl_reconcile_duration_seconds',
+    help: 'Time the TTL controller spends deciding and acting on one workload (its loop duration)',
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly ttlWrites = new Counter({
+    name: 'pipeops_ttl_api_writes_total',
+    help: 'Kubernetes writes by the TTL controller, by kind (annotations, scale, event)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly ttlWorkloads = new Gauge({
+    name: 'pipeops_ttl_workloads',
+    help: 'Managed workloads with a TTL, by state (awake, asleep, skipped, invalid)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const [state, count] of Object.entries(this.ttlSource?.() ?? {})) {
+        this.ttlWorkloads.set({ state }, count);
+      }
+    },
+  });
   /** Set by the tunnel manager; read at scrape time by the per-forward metrics. */
   tunnelSource: (() => TunnelForwardCounters[]) | undefined;
 

@@ -9,6 +9,8 @@ export interface TunnelForward {
   /** A port fixed in config; 0 means the control plane allocates one. */
   fixedRemotePort: number;
   source: 'default' | 'config';
+  /** The TTL workload behind this forward (config `workload: ns/name`), for wake on connect. */
+  workload?: { namespace: string; name: string };
 }
 
 export interface SkippedForward {
@@ -75,7 +77,10 @@ function defaultForwards(environment: ForwardEnvironment): ResolvedForwards {
 export function resolveForwards(config: AgentConfig['tunnel'], environment: ForwardEnvironment): ResolvedForwards {
   const configured: TunnelForward[] = config.forwards.flatMap((forward) => {
     const target = parseTarget(forward.local_addr);
-    return target ? [{ name: forward.name, target, fixedRemotePort: forward.remote_port, source: 'config' }] : [];
+    if (!target) return [];
+    const [namespace = '', name = ''] = forward.workload?.split('/') ?? [];
+    const workload = forward.workload ? { workload: { namespace, name } } : {};
+    return [{ name: forward.name, target, fixedRemotePort: forward.remote_port, source: 'config', ...workload }];
   });
   const names = new Set(configured.map((forward) => forward.name));
   const defaults = config.default_forwards ? defaultForwards(environment) : { forwards: [], skipped: [] };

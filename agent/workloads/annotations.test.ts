@@ -39,7 +39,7 @@ describe('parseWorkloadState', () => {
     });
     expect(state.ttl).toBeUndefined();
     expect(state.problems.map((p) => p.message)).toEqual([
-      'pipeops.io/ttl="soon" is not a positive duration such as 30m, 1h or 1h30m',
+      'pipeops.io/ttl="soon" is not a positive duration such as 300s, 30m, 1h or 1h30m (at most 8760h)',
       'pipeops.io/original-replicas="-1" is not a whole number (0 or more)',
       'pipeops.io/last-activity="yesterday" is not an RFC3339 time (2025-01-31T12:00:00Z)',
       'pipeops.io/max-replicas="2.5" is not a whole number (0 or more)',

@@ -24,6 +24,15 @@ export const workloadAnnotations = {
   keepAwakeUntil: 'pipeops.io/keep-awake-until',
   /** Per-workload upper bound for dashboard scaling (lower than the global limit to take effect). */
   maxReplicas: 'pipeops.io/max-replicas',
+  /** After a wake the workload stays up at least this long, whatever its TTL (anti-flap), e.g. `2m`. */
+  minUptime: 'pipeops.io/min-uptime',
+  /** RFC3339 time of the last wake (agent or dashboard); the minimum uptime counts from here. */
+  wokenAt: 'pipeops.io/woken-at',
+  /**
+   * Why the TTL controller leaves this workload alone, written by the agent: `hpa: …` (cleared when the HPA
+   * goes) or `conflict: …` (another controller scaled it back; remove the annotation to resume).
+   */
+  ttlSkipped: 'pipeops.io/ttl-skipped',
 } as const;
 
 /** Set by `kubectl rollout restart` and the dashboard's restart on the pod template. */
@@ -44,6 +53,9 @@ export interface WorkloadState {
   scaleDownReason?: string;
   keepAwakeUntil?: string;
   maxReplicas?: number;
+  minUptime?: { text: string; ms: number };
+  wokenAt?: string;
+  ttlSkipped?: string;
   /** Annotations present but unusable: shown on the dashboard instead of silently ignored. */
   problems: AnnotationProblem[];
 }
@@ -53,19 +65,28 @@ type Annotations = Record<string, string> | undefined;
 // RFC3339 with optional fraction and a zone; Date.parse alone accepts far too much.
 const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;
 
-function readTtl(annotations: Annotations, problems: AnnotationProblem[]): WorkloadState['ttl'] {
-  const value = annotations?.[workloadAnnotations.ttl];
+const maxDurationMs = 365 * 24 * 3_600_000;
+
+/** A TTL (positive) or minimum uptime (0 allowed) of at most a year; anything else is a problem. */
+function readDuration(
+  key: string,
+  annotations: Annotations,
+  problems: AnnotationProblem[],
+  allowZero: boolean,
+): { text: string; ms: number } | undefined {
+  const value = annotations?.[key];
   if (value === undefined) return undefined;
   const ms = parseDuration(value);
-  if (ms === undefined || ms <= 0) {
+  if (ms === undefined || ms > maxDurationMs || (ms === 0 && !allowZero)) {
+    const what = allowZero ? 'a duration' : 'a positive duration';
     problems.push({
-      annotation: workloadAnnotations.ttl,
+      annotation: key,
       value,
-      message: `${workloadAnnotations.ttl}="${value}" is not a positive duration such as 30m, 1h or 1h30m`,
+      message: `${key}="${value}" is not ${what} such as 300s, 30m, 1h or 1h30m (at most 8760h)`,
     });
     return undefined;
   }
-  return { text: value, ms };
+  return { text: value.trim(), ms };
 }
 
 function readCount(key: string, annotations: Annotations, problems: AnnotationProblem[]): number | undefined {
@@ -89,7 +110,7 @@ export function parseWorkloadState(annotations: Annotations): WorkloadState {
   const problems: AnnotationProblem[] = [];
   const a = workloadAnnotations;
   const state: WorkloadState = {
-    ttl: readTtl(annotations, problems),
+    ttl: readDuration(a.ttl, annotations, problems, false),
     originalReplicas: readCount(a.originalReplicas, annotations, problems),
     lastActivity: readTime(a.lastActivity, annotations, problems),
     lastActivitySource: annotations?.[a.lastActivitySource],
@@ -97,6 +118,9 @@ export function parseWorkloadState(annotations: Annotations): WorkloadState {
     scaleDownReason: annotations?.[a.scaleDownReason],
     keepAwakeUntil: readTime(a.keepAwakeUntil, annotations, problems),
     maxReplicas: readCount(a.maxReplicas, annotations, problems),
+    minUptime: readDuration(a.minUptime, annotations, problems, true),
+    wokenAt: readTime(a.wokenAt, annotations, problems),
+    ttlSkipped: annotations?.[a.ttlSkipped],
     problems,
   };
   // Drop absent keys so consumers (and snapshots) see only what is set.

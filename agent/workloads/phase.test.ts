@@ -39,3 +39,15 @@ describe('workloadPhase', () => {
     });
   });
 });
+
+describe('isWaking', () => {
+  it('is true only shortly after a wake while replicas are not all ready', async () => {
+    const { isWaking } = await import('./phase');
+    const now = Date.parse('2026-01-01T00:05:00Z');
+    const state = { wokenAt: '2026-01-01T00:04:00Z' };
+    expect(isWaking(state, { desired: 1, ready: 0 }, now)).toBe(true);
+    expect(isWaking(state, { desired: 1, ready: 1 }, now)).toBe(false);
+    expect(isWaking({}, { desired: 1, ready: 0 }, now)).toBe(false);
+    expect(isWaking(state, { desired: 1, ready: 0 }, now + 3_600_000)).toBe(false);
+  });
+});

@@ -2,7 +2,7 @@ import 'server-only';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { RuntimeSnapshot } from '@/agent/runtime';
 import { agentVersion } from '@/agent/version';
-import { workloadPhase } from '@/agent/workloads/phase';
+import { isWaking, workloadPhase } from '@/agent/workloads/phase';
 import type { SessionUser } from '@/server/auth/roles';
 import { isReadOnly } from '@/server/auth/auth-config';
 import { kubeConfig } from '@/server/kubernetes/client';
@@ -130,7 +130,7 @@ export function workloadView(workload: ManagedWorkload, globalMax: number): Work
     ready: replicas.ready,
     pods: workload.pods,
     state,
-    waking: state.originalReplicas !== undefined && state.scaledDownAt !== undefined && replicas.desired > 0,
+    waking: isWaking(state, replicas),
   });
   return {
     namespace: workload.namespace,

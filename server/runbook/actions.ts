@@ -3,6 +3,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { parseDuration } from '@/agent/config/duration';
 import { parseWorkloadState, restartedAtAnnotation, workloadAnnotations } from '@/agent/workloads/annotations';
+import { activityAnnotations, replicasToRestore, wakeAnnotations } from '@/agent/workloads/ttl-patches';
 import { audited, requireAdmin, type AuditScope, type RunbookOptions } from './audited';
 import { deploymentRef, hpaTargeting, patchDeployment, patchScale, readManagedDeployment } from './deployment-access';
 import { RunbookError } from './errors';
@@ -148,6 +149,10 @@ export const keepAwakeInputSchema = deploymentTargetSchema.extend({
 });
 export type KeepAwakeInput = z.infer<typeof keepAwakeInputSchema>;
 
+function keepAwakePatch(keepAwakeUntil: string | undefined): Record<string, string> {
+  return keepAwakeUntil ? { [workloadAnnotations.keepAwakeUntil]: keepAwakeUntil } : {};
+}
+
 interface WakePlan {
   target: DeploymentTarget;
   keepAwakeUntil?: string;
@@ -160,15 +165,12 @@ async function wakeWork(kc: KubeConfig, plan: WakePlan, s: AuditScope): Promise<
   s.target = deploymentRef(deployment);
   const state = parseWorkloadState(deployment.metadata?.annotations);
   const from = deployment.spec?.replicas ?? 1;
-  const wanted = from > 0 ? from : Math.min(Math.max(state.originalReplicas ?? 1, 1), dashboardMaxReplicas());
-  const a = workloadAnnotations;
-  const annotations: Record<string, string | null> = {
-    [a.lastActivity]: rfc3339Now(),
-    [a.lastActivitySource]: 'dashboard',
-    [a.scaledDownAt]: null,
-    [a.scaleDownReason]: null,
-  };
-  if (plan.keepAwakeUntil) annotations[a.keepAwakeUntil] = plan.keepAwakeUntil;
+  const wanted = from > 0 ? from : replicasToRestore(state.originalReplicas, dashboardMaxReplicas());
+  // The same writes as the agent's own wake, so the TTL controller applies the minimum uptime from here.
+  const annotations =
+    from > 0
+      ? { ...activityAnnotations(Date.now(), 'dashboard'), ...keepAwakePatch(plan.keepAwakeUntil) }
+      : wakeAnnotations(Date.now(), 'dashboard', plan.keepAwakeUntil);
   await patchDeployment(kc, action, plan.target, { body: { metadata: { annotations } }, strategy: 'merge' });
   const to = from === wanted ? from : await patchScale(kc, action, plan.target, wanted);
   return { from, to, ...(plan.keepAwakeUntil ? { keepAwakeUntil: plan.keepAwakeUntil } : {}) };
