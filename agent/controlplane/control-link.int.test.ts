@@ -122,8 +122,14 @@ describe('control link against the reference control plane', () => {
     for (const kind of ['not_json', 'bad_envelope', 'unknown_type'] as const) {
       await waitForReady(agent.runtime);
       const before = dropReasons().length;
-      const sent = await cp.admin<{ malformed_sent: number }>('/admin/faults', { send_malformed: kind });
-      expect(sent.malformed_sent).toBe(1);
+      // Retried until one socket took it: `ready` can precede the control plane registering a fresh socket.
+      await vi.waitFor(
+        async () =>
+          expect(
+            (await cp.admin<{ malformed_sent: number }>('/admin/faults', { send_malformed: kind })).malformed_sent,
+          ).toBe(1),
+        { timeout: 5_000 },
+      );
       await vi.waitFor(() => expect(dropReasons().length).toBe(before + 1), { timeout: 5_000 });
     }
     await waitForReady(agent.runtime);
