@@ -100,12 +100,33 @@ function newForward(remote: ChiselRemote): ForwardStatus {
   };
 }
 
+/**
+ * Stops reading the local socket while the shared WebSocket is congested (see ChiselSession.congested);
+ * the channel's own window only bounds one channel, not what all of them queue together.
+ */
+function pauseWhileCongested(socket: net.Socket, session: ChiselSession): void {
+  if (!session.congested || socket.isPaused()) return;
+  socket.pause();
+  session.whenDrained().then(
+    () => socket.resume(),
+    () => socket.resume(),
+  );
+}
+
 /** Pipes one tunnelled connection both ways with backpressure and keeps the forward's counters. */
-function pipeConnection(channel: ClientChannel, socket: net.Socket, forward: ForwardStatus): void {
+function pipeConnection(
+  channel: ClientChannel,
+  socket: net.Socket,
+  forward: ForwardStatus,
+  session: ChiselSession,
+): void {
   forward.activeConnections += 1;
   forward.totalConnections += 1;
   channel.on('data', (chunk: Buffer) => (forward.bytesIn += chunk.length));
-  socket.on('data', (chunk: Buffer) => (forward.bytesOut += chunk.length));
+  socket.on('data', (chunk: Buffer) => {
+    forward.bytesOut += chunk.length;
+    pauseWhileCongested(socket, session);
+  });
   channel.on('error', () => socket.destroy());
   socket.on('error', () => channel.close());
   channel.pipe(socket);
@@ -322,7 +343,7 @@ export class ChiselClient extends EventEmitter<ChiselClientEvents> {
         socket.destroy();
         return;
       }
-      pipeConnection(channel, socket, route.forward);
+      pipeConnection(channel, socket, route.forward, session);
       this.emit('connection', route.forward.name);
     });
   }

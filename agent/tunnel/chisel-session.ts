@@ -34,6 +34,8 @@ export interface SessionOptions {
   onChannel: (open: ChiselChannelOpen, session: ChiselSession) => void;
 }
 
+const congestionBytes = 4 * 1024 * 1024;
+
 /** A failure to establish a session; `fatal` ones (credentials, host key) are not retried. */
 export class TunnelError extends Error {
   constructor(
@@ -90,6 +92,7 @@ export class ChiselSession {
   #closeReason = 'connection closed';
   #keepalive: NodeJS.Timeout | undefined;
   #pingDeadline: NodeJS.Timeout | undefined;
+  #duplex: WebSocketDuplex | undefined;
 
   private constructor(client: Client, options: SessionOptions) {
     this.#client = client;
@@ -129,7 +132,36 @@ export class ChiselSession {
     return this.#open;
   }
 
+  /**
+   * True while more than `congestionBytes` wait to go out on the WebSocket. ssh2 ignores its transport's
+   * write() backpressure, so without this check a fast local target fills memory with up to the peer's
+   * window (2 MiB) per channel whenever the tunnel is the slower side.
+   */
+  get congested(): boolean {
+    return (this.#duplex?.writableLength ?? 0) > congestionBytes;
+  }
+
+  /**
+   * Resolves once the queue is down to half the limit (or the session closed). Waiting for a full drain
+   * instead would leave the WebSocket idle while the paused sockets start reading again.
+   */
+  whenDrained(): Promise<void> {
+    const duplex = this.#duplex;
+    if (!duplex || !this.#open || !this.congested) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.#open && duplex.writableLength > congestionBytes / 2) return;
+        duplex.off('sent', check);
+        duplex.off('close', check);
+        resolve();
+      };
+      duplex.on('sent', check);
+      duplex.on('close', check);
+    });
+  }
+
   #handshake({ duplex, rewriter }: Transport): Promise<void> {
+    this.#duplex = duplex;
     let hostKeyError: string | undefined;
     const expected = this.#options.fingerprint;
     return new Promise((resolve, reject) => {

@@ -33,13 +33,21 @@ export class WebSocketDuplex extends Duplex {
     this.#ws.resume();
   }
 
+  /** Completes a write and then says so: `writableLength` is already lower when `sent` fires. */
+  #sent(callback: (error?: Error | null) => void): (error?: Error | null) => void {
+    return (error) => {
+      callback(error);
+      this.emit('sent');
+    };
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.#ws.send(chunk, { binary: true }, callback);
+    this.#ws.send(chunk, { binary: true }, this.#sent(callback));
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
     chunks.forEach(({ chunk }, index) => {
-      this.#ws.send(chunk, { binary: true }, index === chunks.length - 1 ? callback : undefined);
+      this.#ws.send(chunk, { binary: true }, index === chunks.length - 1 ? this.#sent(callback) : undefined);
     });
   }
 
