@@ -1,24 +1,28 @@
 import { CoreV1Api, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../logging/logger';
-import { WatchedCount } from './watched-count';
+import { WatchedCache } from './watched-cache';
 
 /** Node and pod counts for heartbeats, from watch-backed caches. */
 export class ClusterCounts {
-  readonly #nodes: WatchedCount<V1Node>;
-  readonly #pods: WatchedCount<V1Pod>;
+  readonly #nodes: WatchedCache<V1Node>;
+  readonly #pods: WatchedCache<V1Pod>;
 
   constructor(kc: KubeConfig, logger: Logger) {
     const core = kc.makeApiClient(CoreV1Api);
-    this.#nodes = new WatchedCount<V1Node>(kc, '/api/v1/nodes', () => core.listNode(), logger);
-    this.#pods = new WatchedCount<V1Pod>(kc, '/api/v1/pods', () => core.listPodForAllNamespaces(), logger);
+    this.#nodes = new WatchedCache<V1Node>(kc, { path: '/api/v1/nodes', list: () => core.listNode() }, logger);
+    this.#pods = new WatchedCache<V1Pod>(
+      kc,
+      { path: '/api/v1/pods', list: () => core.listPodForAllNamespaces() },
+      logger,
+    );
   }
 
   get nodes(): number {
-    return this.#nodes.count;
+    return this.#nodes.list().length;
   }
 
   get pods(): number {
-    return this.#pods.count;
+    return this.#pods.list().length;
   }
 
   get synced(): boolean {

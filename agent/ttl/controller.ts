@@ -22,7 +22,7 @@ import type { Clock, TimerHandle } from './clock';
 import { decide, lastActivityOf, type Decision } from './decide';
 import { deploymentKey, keyOf, newerVersion, patchAnnotations, patchScale, refOf } from './kube';
 import { TokenBucket } from './rate-limiter';
-import { WatchedCache, type CacheEvent } from './watched-cache';
+import { WatchedCache, type CacheEvent } from '../kubernetes/watched-cache';
 
 export interface TtlControllerOptions {
   kc: KubeConfig;

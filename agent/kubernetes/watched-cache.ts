@@ -6,14 +6,14 @@ import {
   type KubernetesObject,
   type ObjectCache,
 } from '@kubernetes/client-node';
-import { describeKubeError } from '../kubernetes/errors';
 import type { Logger } from '../logging/logger';
+import { describeKubeError } from './errors';
 
 export type CacheEvent = 'add' | 'update' | 'delete';
 
 /**
  * A watch-backed cache (one LIST at start and after a failed watch, then a WATCH; never a polling LIST
- * loop) that reports every change. client-node's informer stops on errors other than 410 Gone, so it is
+ * loop) that reports every change; heartbeat counts and the TTL controller read from these. client-node's informer stops on errors other than 410 Gone, so it is
  * restarted here with a capped exponential backoff.
  */
 export class WatchedCache<T extends KubernetesObject> {
@@ -29,10 +29,10 @@ export class WatchedCache<T extends KubernetesObject> {
     kc: KubeConfig,
     spec: { path: string; list: () => Promise<KubernetesListObject<T>>; labelSelector?: string },
     logger: Logger,
-    onChange: (event: CacheEvent, object: T) => void,
+    onChange: (event: CacheEvent, object: T) => void = (): void => undefined,
   ) {
     this.#informer = makeInformer(kc, spec.path, spec.list, spec.labelSelector);
-    this.#logger = logger.child({ component: 'ttl-watch', path: spec.path });
+    this.#logger = logger.child({ component: 'watch', path: spec.path });
     this.#informer.on('add', (object) => onChange('add', object));
     this.#informer.on('update', (object) => onChange('update', object));
     this.#informer.on('delete', (object) => onChange('delete', object));
