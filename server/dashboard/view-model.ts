@@ -1,3 +1,5 @@
+import type { TunnelForwardRow } from '@/agent/tunnel/tunnel-manager';
+
 /**
  * What /dashboard renders and what GET /api/dashboard and the SSE feed carry: plain JSON, no secrets.
  * Client components import only these types, so the page and the API can never drift apart.
@@ -51,18 +53,8 @@ export interface ControlLinkView {
   reconnects: { at: string; reason: string }[];
 }
 
-export interface TunnelForwardView {
-  name: string;
-  target: string;
-  remotePort?: number;
-  state: string;
-  reason?: string;
-  bytesIn: number;
-  bytesOut: number;
-  activeConnections: number;
-  totalConnections: number;
-  refusedConnections: number;
-}
+/** A tunnel forward as the agent reports it, minus where its definition came from. */
+export type TunnelForwardView = Omit<TunnelForwardRow, 'source'>;
 
 export interface TunnelView {
   /** disabled | not_started | idle | inactive | waiting | connecting | connected | backoff | failed */
