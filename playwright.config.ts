@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defineConfig, devices } from '@playwright/test';
 import { randomBytes } from 'node:crypto';
-import { e2eBaseUrl as baseURL, e2ePort as port, e2eStateConfigMap, writeE2eUsersFile } from './playwright/e2e-env';
+import {
+  e2eActivityToken,
+  e2eBaseUrl as baseURL,
+  e2ePort as port,
+  e2eStateConfigMap,
+  writeE2eUsersFile,
+} from './playwright/e2e-env';
 import { sandboxLayout } from './sandbox/cluster/state';
 
 const sandbox = sandboxLayout(process.env.PIPEOPS_SANDBOX_NAME ?? 'test');
@@ -65,6 +71,7 @@ export default defineConfig({
         PIPEOPS_TUNNEL_ENABLED: 'true',
         PIPEOPS_DASHBOARD_USERS_FILE: writeE2eUsersFile(),
         NEXTAUTH_SECRET: randomBytes(32).toString('base64url'),
+        PIPEOPS_ACTIVITY_TOKEN: e2eActivityToken,
       },
       reuseExistingServer: false,
       timeout: 60_000,

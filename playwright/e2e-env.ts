@@ -12,6 +12,8 @@ export const e2eUsers = {
 export const e2ePort = Number(process.env.PIPEOPS_E2E_PORT ?? 3107);
 export const e2eBaseUrl = `http://127.0.0.1:${e2ePort}`;
 export const e2eStateConfigMap = 'pipeops-agent-state-e2e';
+/** PIPEOPS_ACTIVITY_TOKEN of the app under test (tools record TTL activity with it). */
+export const e2eActivityToken = 'e2e-activity-token-0123456789abcdef';
 
 /** Writes a fresh users file (cheap scrypt cost: only test passwords) and returns its path. */
 export function writeE2eUsersFile(): string {

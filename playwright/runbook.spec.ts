@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type APIResponse, type Page } from '@playwright/test';
 import { kubeConfigFromFile } from '../agent/kubernetes/kubeconfig';
 import { sandboxLayout } from '../sandbox/cluster/state';
 import { deploymentSpec } from '../server/runbook/int-fixtures';
-import { e2eBaseUrl, e2eStateConfigMap } from './e2e-env';
+import { e2eActivityToken, e2eBaseUrl, e2eStateConfigMap } from './e2e-env';
 import { signIn } from './sign-in';
 
 // One namespace and one managed Deployment for the whole file; the tests run in order and build on it.
@@ -156,6 +156,47 @@ test('bad scale inputs get clear 400 messages and change nothing', async ({ brow
   expect(crossSite.status()).toBe(403);
   expect((await deployment())?.metadata?.generation).toBe(generation);
   await page.close();
+});
+
+test('activity API: a tool with the bearer token records activity; bad tokens, viewers and bad bodies are refused', async ({
+  browser,
+  request,
+}) => {
+  const url = `/api/ttl/${namespace}/${name}/activity`;
+  const json = { 'Content-Type': 'application/json' };
+  const source = async (): Promise<string | undefined> =>
+    (await deployment())?.metadata?.annotations?.['pipeops.io/last-activity-source'];
+
+  const post = (): Promise<APIResponse> =>
+    request.post(url, { headers: { ...json, Authorization: `Bearer ${e2eActivityToken}` }, data: { source: 'ci' } });
+  const noTtl = await post();
+  expect(noTtl.status()).toBe(409);
+  expect((await noTtl.json()).error.message).toContain('has no valid pipeops.io/ttl annotation');
+  await apps.patchNamespacedDeployment({
+    name,
+    namespace,
+    body: [{ op: 'add', path: '/metadata/annotations/pipeops.io~1ttl', value: '1h' }],
+  });
+  const recorded = await post();
+  expect(recorded.status()).toBe(200);
+  await expect.poll(source).toBe('api:ci');
+
+  const wrong = await request.post(url, { headers: { ...json, Authorization: 'Bearer not-the-token' }, data: {} });
+  expect(wrong.status()).toBe(401);
+  expect((await wrong.json()).error.message).toBe('invalid activity token');
+  expect((await request.post(url, { headers: json, data: {} })).status()).toBe(401);
+  const badBody = await request.post(url, {
+    headers: { ...json, Authorization: `Bearer ${e2eActivityToken}` },
+    data: { source: 'Not Valid!' },
+  });
+  expect(badBody.status()).toBe(400);
+  expect((await badBody.json()).error.message).toMatch(/source/);
+
+  const viewer = await signIn(browser, 'viewer');
+  const refused = await viewer.request.post(url, { headers: origin, data: { source: 'viewer' } });
+  expect(refused.status()).toBe(403);
+  await viewer.close();
+  expect(await source()).toBe('api:ci');
 });
 
 test('a change in the cluster reaches the page over SSE within 2 s', async ({ browser }) => {
