@@ -1,18 +1,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import net from 'node:net';
 import { expect, test } from '@playwright/test';
+import { freePort } from '../sandbox/cluster/processes';
 import { sandboxLayout } from '../sandbox/cluster/state';
 import { e2eUsers, writeE2eUsersFile } from './e2e-env';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 // A second app process of the production build (dashboard only, no control plane), so SIGTERM can be sent
 // without touching the server the other tests use.

@@ -1,5 +1,4 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -12,7 +11,7 @@ import {
   type TestControlPlane,
   type TestRuntime,
 } from '../testing/harness';
-import { roundTrip, sha256, startEchoTarget, type EchoTarget } from '../tunnel/chisel-test-helpers';
+import { listening, roundTrip, sha256, startEchoTarget, type EchoTarget } from '../tunnel/chisel-test-helpers';
 import { parseWorkloadState, workloadAnnotations as a } from '../workloads/annotations';
 import { timestamp } from '../workloads/ttl-patches';
 import {
@@ -27,17 +26,6 @@ import {
 } from './test-fixtures';
 
 const waitLong = { timeout: 60_000, interval: 100 };
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 async function counter(agent: TestRuntime, name: string): Promise<number> {
   const metric = (await agent.metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);

@@ -130,3 +130,15 @@ export async function probe(port: number): Promise<void> {
   const digest = await roundTrip(port, data);
   if (digest !== sha256(data)) throw new Error('probe corrupted');
 }
+
+/** Whether something accepts TCP connections on a loopback port right now. */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -1,5 +1,4 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CoreV1Api, KubeConfig, VersionApi, Watch } from '@kubernetes/client-node';
@@ -13,7 +12,7 @@ import {
   type TestControlPlane,
   type TestRuntime,
 } from '../testing/harness';
-import { freePort, generateKey, startGoChisel, type GoChiselServer } from './chisel-test-helpers';
+import { freePort, generateKey, listening, startGoChisel, type GoChiselServer } from './chisel-test-helpers';
 import type { TunnelManagerStatus } from './tunnel-manager';
 
 const waitLong = { timeout: 60_000, interval: 100 };
@@ -32,17 +31,6 @@ function kubeConfigVia(kubeconfigFile: string, port: number): KubeConfig {
     currentContext: direct.currentContext,
   });
   return via;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 describe('TunnelManager with the reference control plane, the real Go chisel server and the sandbox API', () => {
