@@ -1,7 +1,7 @@
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tunnelStatusValues, type TunnelStatus } from '../../agent/controlplane/protocol';
+import { cacheDir } from '../cluster/versions';
 import { resolveOptions, type ControlPlaneOptions, type LogEntry } from './options';
 import { startControlPlane } from './server';
 
@@ -11,7 +11,8 @@ const usage = `usage: npm run control-plane -- [options]
   --host HOST                  interface to listen on (default 127.0.0.1)
   --token TOKEN                accepted agent Bearer token (repeatable; or PIPEOPS_CONTROL_PLANE_TOKENS=a,b)
   --admin-token TOKEN          enables the /admin API (or PIPEOPS_CONTROL_PLANE_ADMIN_TOKEN)
-  --state-file FILE            JSON state (default ~/.cache/pipeops-agent/control-plane/state.json)
+  --state-file FILE            JSON state (default $PIPEOPS_CACHE_DIR or ~/.cache/pipeops-agent, then
+                               control-plane/state.json)
   --enable-test-faults         enables POST /admin/faults and /admin/reset-counters
   --ping-interval-ms N         server ping interval over WebSockets (default 15000)
   --tunnel-server-addr ADDR    tunnel server address handed to agents
@@ -95,8 +96,7 @@ function parseCli(argv: string[]): { options: ControlPlaneOptions; verbose: bool
     },
   });
   if (values.help) return 'help';
-  const stateFile =
-    values['state-file'] ?? path.join(homedir(), '.cache', 'pipeops-agent', 'control-plane', 'state.json');
+  const stateFile = values['state-file'] ?? path.join(cacheDir(), 'control-plane', 'state.json');
   const options: ControlPlaneOptions = {
     host: values.host,
     port: integerOption('port', values.port, [0, 65535]),

@@ -452,6 +452,16 @@ describe('persistence', () => {
     expect(await (await call(second, 'GET', '/api/v1/tunnel/status?agent_id=agent-1')).json()).toEqual(tunnelBefore);
   });
 
+  it("starts on a fresh machine: the state file's and the embedded tunnel server key's directories are created", async () => {
+    const stateFile = await tempStateFile();
+    const keyFile = path.join(path.dirname(stateFile), 'no', 'such', 'dir', 'tunnel-server.key');
+    const handle = await start({ stateFile, tunnelServer: { port: 0, keyFile } });
+    await register(handle);
+    expect((await readFile(keyFile, 'utf8')).startsWith('ck-')).toBe(true);
+    await handle.stop();
+    expect(JSON.parse(await readFile(stateFile, 'utf8'))).toMatchObject({ version: 1 });
+  });
+
   it('refuses to start on a corrupt state file and names it', async () => {
     const stateFile = await tempStateFile();
     const first = await start({ stateFile });

@@ -4,7 +4,8 @@
  * `Listening on` work with either server.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseCli, usage, UsageError, type CliOptions } from './cli-options';
 import { generateChiselKey } from './host-key';
 import { startTunnelServer, type Authfile, type TunnelServer } from './server';
@@ -54,7 +55,10 @@ function watchAuthfile(options: CliOptions, server: TunnelServer): FSWatcher | u
 async function keygen(target: string): Promise<void> {
   const key = generateChiselKey();
   if (target === '-') process.stdout.write(`${key}\n`);
-  else await writeFile(target, key, { mode: 0o600 });
+  else {
+    await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    await writeFile(target, key, { mode: 0o600 });
+  }
 }
 
 async function serve(options: CliOptions): Promise<TunnelServer> {

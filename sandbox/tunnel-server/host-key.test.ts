@@ -83,4 +83,11 @@ describe('host keys', () => {
     expect((await readFile(file, 'utf8')).startsWith('ck-')).toBe(true);
     expect((await ensureKeyFile(file)).fingerprint).toBe(first.fingerprint);
   });
+
+  it("creates the keyfile's missing directories (0700), as on a fresh machine with no cache yet", async () => {
+    const file = path.join(dir, 'fresh-cache', 'control-plane', 'tunnel-server.key');
+    const key = await ensureKeyFile(file);
+    expect((await stat(path.dirname(file))).mode & 0o777).toBe(0o700);
+    expect((await ensureKeyFile(file)).fingerprint).toBe(key.fingerprint);
+  });
 });

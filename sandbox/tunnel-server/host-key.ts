@@ -5,7 +5,8 @@
  * fingerprint.
  */
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import ssh2, { type ParsedKey } from 'ssh2';
 import { fingerprintOf } from '../../agent/tunnel/chisel-wire';
 
@@ -96,8 +97,12 @@ export function generateChiselKey(): string {
   return `${chiselKeyPrefix}${der.toString('base64').replace(/=+$/, '')}`;
 }
 
-/** Loads the keyfile, creating it (mode 0600) first if missing, so the fingerprint survives restarts. */
+/**
+ * Loads the keyfile, creating it (mode 0600) first if missing, so the fingerprint survives restarts. Its
+ * directory is created too (0700): on a fresh machine nothing else has made the cache directory yet.
+ */
 export async function ensureKeyFile(keyFile: string): Promise<HostKey> {
+  await mkdir(path.dirname(keyFile), { recursive: true, mode: 0o700 });
   try {
     await writeFile(keyFile, generateChiselKey(), { flag: 'wx', mode: 0o600 });
     await chmod(keyFile, 0o600);
