@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import {
   e2eActivityToken,
   e2eBaseUrl as baseURL,
+  e2eControlPlanePort as controlPlanePort,
   e2ePort as port,
   e2eStateConfigMap,
   writeE2eUsersFile,
@@ -13,7 +14,6 @@ import {
 import { sandboxLayout } from './sandbox/cluster/state';
 
 const sandbox = sandboxLayout(process.env.PIPEOPS_SANDBOX_NAME ?? 'test');
-const controlPlanePort = port + 1;
 export const e2eAgentToken = 'e2e-agent-token';
 const controlPlaneState = path.join(mkdtempSync(path.join(tmpdir(), 'e2e-cp-')), 'state.json');
 
@@ -45,7 +45,7 @@ export default defineConfig({
       command: [
         `node --import tsx sandbox/control-plane/cli.ts --port ${controlPlanePort} --token ${e2eAgentToken}`,
         `--admin-token e2e-admin --state-file ${controlPlaneState} --tunnel-server-port 0`,
-        `--tunnel-default-status REQUIRED --tunnel-port-range ${port + 10}-${port + 30}`,
+        '--tunnel-default-status REQUIRED --tunnel-port-range os',
       ].join(' '),
       url: `http://127.0.0.1:${controlPlanePort}/admin/health`,
       reuseExistingServer: false,

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,25 @@ export const e2eUsers = {
   viewer: { username: 'viewer', password: 'e2e-viewer-password' },
 } as const;
 
-export const e2ePort = Number(process.env.PIPEOPS_E2E_PORT ?? 3107);
+const printFreePort =
+  "const s = require('node:net').createServer(); s.listen(0, '127.0.0.1', () => { process.stdout.write(String(s.address().port)); s.close(); });";
+
+/**
+ * A port from $name, else one the OS says is free, stored back into the environment: Playwright loads
+ * this module in the runner and again in each worker, and the workers inherit the runner's choice.
+ */
+function portFromEnv(name: string): number {
+  process.env[name] ??= execFileSync(process.execPath, ['-e', printFreePort], { encoding: 'utf8' }).trim();
+  const port = Number(process.env[name]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`${name} must be a port number from 1 to 65535, got "${process.env[name]}"`);
+  }
+  return port;
+}
+
+export const e2ePort = portFromEnv('PIPEOPS_E2E_PORT');
+/** The reference control plane the app's agent registers with. */
+export const e2eControlPlanePort = portFromEnv('PIPEOPS_E2E_CONTROL_PLANE_PORT');
 export const e2eBaseUrl = `http://127.0.0.1:${e2ePort}`;
 export const e2eStateConfigMap = 'pipeops-agent-state-e2e';
 /** PIPEOPS_ACTIVITY_TOKEN of the app under test (tools record TTL activity with it). */

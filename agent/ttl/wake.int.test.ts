@@ -56,9 +56,8 @@ describe('TTL in the agent runtime: sleep, wake on tunnel connect, restart safet
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'ttl-wake-'));
     f = await ttlFixtures(sandbox, 'ttl-wake');
-    const base = 45000 + Math.floor(Math.random() * 300) * 10;
     cp = await startTestControlPlane({
-      tunnel: { tunnelDefaultStatus: 'REQUIRED', tunnelPollFrequencySeconds: 1, tunnelPortRange: [base, base + 9] },
+      tunnel: { tunnelDefaultStatus: 'REQUIRED', tunnelPollFrequencySeconds: 1, tunnelPortRange: 'os' },
       tunnelServer: { port: 0, keyFile: path.join(dir, 'tunnel.key') },
     });
     for (const name of ['web', 'burst', 'stuck']) echo[name] = await startEchoTarget();

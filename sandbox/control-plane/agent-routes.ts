@@ -31,9 +31,13 @@ function registerReply(cluster: ClusterRecord): RegisterResponse {
   });
 }
 
-function registerCluster(ctx: Context, exchange: Exchange, body: RegisterRequest): ClusterRecord | undefined {
+async function registerCluster(
+  ctx: Context,
+  exchange: Exchange,
+  body: RegisterRequest,
+): Promise<ClusterRecord | undefined> {
   try {
-    return ctx.registry.register(body);
+    return await ctx.registry.register(body);
   } catch (error) {
     if (!(error instanceof PortsExhaustedError)) throw error;
     sendError(exchange.res, 503, 'tunnel_ports_exhausted', error.message);
@@ -56,7 +60,7 @@ async function register(ctx: Context, exchange: Exchange): Promise<void> {
     sendError(res, 400, 'invalid_request', `tunnel_port_config: ${forwards} forwards, at most ${maxForwards} allowed`);
     return;
   }
-  const cluster = registerCluster(ctx, exchange, body);
+  const cluster = await registerCluster(ctx, exchange, body);
   if (!cluster) return;
   await ctx.store.save();
   await syncTunnelUsers(ctx);

@@ -35,6 +35,10 @@ describe('control-plane CLI', () => {
     const noToken = run(['--port', '0']);
     expect((await noToken.exited)[0]).toBe(2);
     expect(noToken.stderr()).toContain('PIPEOPS_CONTROL_PLANE_TOKENS');
+    const range = run(['--tunnel-port-range', '40000-x', '--token', 't']);
+    expect((await range.exited)[0]).toBe(2);
+    expect(range.stderr()).toContain('--tunnel-port-range "40000-x" is invalid: expected LOW-HIGH');
+    expect(range.stderr()).toContain('or "os"');
     const unknown = run(['--bogus', '--token', 't']);
     expect((await unknown.exited)[0]).toBe(2);
     expect(unknown.stderr()).toContain('--bogus');

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { tunnelStatusValues, type TunnelStatus } from '../../agent/controlplane/protocol';
 import { cacheDir } from '../cluster/versions';
 import { resolveOptions, type ControlPlaneOptions, type LogEntry } from './options';
+import type { TunnelPortSource } from './tunnel-ports';
 import { startControlPlane } from './server';
 
 const usage = `usage: npm run control-plane -- [options]
@@ -17,7 +18,8 @@ const usage = `usage: npm run control-plane -- [options]
   --ping-interval-ms N         server ping interval over WebSockets (default 15000)
   --tunnel-server-addr ADDR    tunnel server address handed to agents
   --tunnel-server-fingerprint FP
-  --tunnel-port-range LOW-HIGH remote tunnel ports to allocate (default 40000-40999)
+  --tunnel-port-range LOW-HIGH remote tunnel ports to allocate (default 40000-40999; ports in use are
+                               skipped), or "os" for any free port the OS picks
   --tunnel-server-port N       run the reference tunnel server in this process on port N (0 = free port);
                                its address and fingerprint are handed to agents
   --tunnel-key-file FILE       its host key (created once, so the fingerprint stays stable;
@@ -40,13 +42,16 @@ function integerOption(name: string, raw: string | undefined, range: [number, nu
   return value;
 }
 
-function portRangeOption(raw: string | undefined): [number, number] | undefined {
+function portRangeOption(raw: string | undefined): TunnelPortSource | undefined {
   if (raw === undefined) return undefined;
+  if (raw === 'os') return 'os';
   const match = /^(\d{1,5})-(\d{1,5})$/.exec(raw);
   const low = Number(match?.[1]);
   const high = Number(match?.[2]);
   if (!match || low < 1 || high > 65535 || low > high) {
-    throw new UsageError(`--tunnel-port-range "${raw}" is invalid: expected LOW-HIGH with 1 <= LOW <= HIGH <= 65535`);
+    throw new UsageError(
+      `--tunnel-port-range "${raw}" is invalid: expected LOW-HIGH with 1 <= LOW <= HIGH <= 65535, or "os"`,
+    );
   }
   return [low, high];
 }

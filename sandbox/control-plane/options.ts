@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { describeIssues, tunnelStatusValues, type TunnelStatus } from '../../agent/controlplane/protocol';
+import type { TunnelPortSource } from './tunnel-ports';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -35,8 +36,12 @@ const optionsSchema = z.object({
     .optional(),
   tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   tunnelPortRange: z
-    .tuple([portNumber, portNumber])
-    .refine(([low, high]) => low <= high, 'the first port must not be above the second')
+    .union([
+      z.literal('os'),
+      z
+        .tuple([portNumber, portNumber])
+        .refine(([low, high]) => low <= high, 'the first port must not be above the second'),
+    ])
     .default(defaultTunnelPortRange),
 });
 
@@ -71,8 +76,11 @@ export interface ControlPlaneOptions {
   tunnelPollFrequencySeconds?: number;
   /** Serve HTTPS and WSS with this certificate (PEM files) instead of plain HTTP. */
   tls?: { certFile: string; keyFile: string };
-  /** Inclusive range remote tunnel ports are allocated from (default 40000-40999). */
-  tunnelPortRange?: [number, number];
+  /**
+   * Inclusive range remote tunnel ports are allocated from (default 40000-40999), skipping ports another
+   * program listens on; or `'os'`: a free port the OS picks (port 0), what tests on a busy machine use.
+   */
+  tunnelPortRange?: TunnelPortSource;
   log?: LogFn;
 }
 

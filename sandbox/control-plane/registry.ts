@@ -6,15 +6,12 @@ import type {
   TunnelStatusResponse,
 } from '../../agent/controlplane/protocol';
 import type { ClusterRecord, StateStore } from './state';
+import { allocatePorts, systemPortProbe, type PortProbe, type TunnelPortSource } from './tunnel-ports';
 
 /** The most forwards one cluster may ask for (the tunnel-status reply carries at most this many). */
 export const maxForwards = 64;
 
-export class PortsExhaustedError extends Error {
-  constructor(range: [number, number]) {
-    super(`no free tunnel port left in ${range[0]}-${range[1]}`);
-  }
-}
+export { PortsExhaustedError } from './tunnel-ports';
 
 export type HeartbeatOutcome =
   | { kind: 'ok'; cluster: ClusterRecord }
@@ -22,7 +19,7 @@ export type HeartbeatOutcome =
   | { kind: 'agent_mismatch'; cluster: ClusterRecord };
 
 export interface RegistryConfig {
-  tunnelPortRange: [number, number];
+  tunnelPortRange: TunnelPortSource;
   tunnelServerAddr: string;
   tunnelServerFingerprint: string;
   tunnelDefaultStatus: TunnelStatus;
@@ -31,26 +28,6 @@ export interface RegistryConfig {
 
 function nowIso(): string {
   return new Date().toISOString();
-}
-
-/** Lowest free port of the range for each name that has none yet; existing allocations are kept. */
-export function allocatePorts(
-  existing: Record<string, number>,
-  names: string[],
-  used: Set<number>,
-  range: [number, number],
-): Record<string, number> {
-  const ports = { ...existing };
-  const taken = new Set(used);
-  let candidate = range[0];
-  for (const name of names) {
-    if (ports[name] !== undefined) continue;
-    while (taken.has(candidate) && candidate <= range[1]) candidate += 1;
-    if (candidate > range[1]) throw new PortsExhaustedError(range);
-    ports[name] = candidate;
-    taken.add(candidate);
-  }
-  return ports;
 }
 
 function newCluster(clusterId: string, request: RegisterRequest, now: string, status: TunnelStatus): ClusterRecord {
@@ -90,11 +67,15 @@ function registrationFields(request: RegisterRequest): ClusterRecord['registrati
   };
 }
 
-/** The clusters the control plane knows and what they did; all mutations are synchronous. */
+/** The clusters the control plane knows and what they did; all mutations but registration are synchronous. */
 export class Registry {
+  /** Registrations run one at a time: each allocation must see the ports of the one before. */
+  private registering: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly store: StateStore,
     private readonly config: RegistryConfig,
+    private readonly probe: PortProbe = systemPortProbe,
   ) {}
 
   list(): ClusterRecord[] {
@@ -117,15 +98,25 @@ export class Registry {
 
   /**
    * Idempotent registration: a given cluster_id is kept (recreated with that id when unknown), else the
-   * agent's existing cluster, else a new one. Throws PortsExhaustedError without changing anything.
+   * agent's existing cluster, else a new one. Rejects with PortsExhaustedError without changing anything.
    */
-  register(request: RegisterRequest): ClusterRecord {
+  register(request: RegisterRequest): Promise<ClusterRecord> {
+    const result = this.registering.then(() => this.registerNow(request));
+    this.registering = result.catch(() => undefined);
+    return result;
+  }
+
+  private async registerNow(request: RegisterRequest): Promise<ClusterRecord> {
     const now = nowIso();
     const existing = request.cluster_id ? this.get(request.cluster_id) : this.findByAgent(request.agent_id);
     const base =
       existing ?? newCluster(request.cluster_id ?? randomUUID(), request, now, this.config.tunnelDefaultStatus);
     const names = Object.keys(request.tunnel_port_config);
-    const ports = allocatePorts(base.tunnel.ports, names, this.usedPorts(base), this.config.tunnelPortRange);
+    const ports = await allocatePorts(
+      { existing: base.tunnel.ports, names, used: this.usedPorts(base) },
+      this.config.tunnelPortRange,
+      this.probe,
+    );
     const cluster: ClusterRecord = {
       ...base,
       agent_id: request.agent_id,

@@ -13,6 +13,7 @@ import {
   type RegisterRequest,
 } from '../../agent/controlplane/protocol';
 import { startControlPlane, type ControlPlaneHandle, type ControlPlaneOptions } from './server';
+import { systemPortProbe } from './tunnel-ports';
 
 const agentToken = 'agent-token-0123456789';
 const adminToken = 'admin-token-0123456789';
@@ -430,6 +431,23 @@ describe('tunnel status', () => {
     for (const forward of second.forwards) expect(allows(forward.remote_port)).toBe(false);
     expect(allows(4200)).toBe(false);
     expect(Object.keys(users)).toHaveLength(2);
+  });
+});
+
+describe('tunnel ports from the OS', () => {
+  it('with tunnelPortRange "os" hands each forward a distinct port nothing listens on', async () => {
+    const handle = await start({ tunnelPortRange: 'os' });
+    await register(handle);
+    await register(handle, { agent_id: 'agent-2' });
+    const ports: number[] = [];
+    for (const agent of ['agent-1', 'agent-2']) {
+      const status = tunnelStatusResponseSchema.parse(
+        await (await call(handle, 'GET', `/api/v1/tunnel/status?agent_id=${agent}`)).json(),
+      );
+      ports.push(...status.forwards.map((f) => f.remote_port));
+    }
+    expect(new Set(ports).size).toBe(4);
+    for (const port of ports) expect(await systemPortProbe.isFree(port)).toBe(true);
   });
 });
 
