@@ -17,7 +17,11 @@ export default defineConfig({
     projects: [
       {
         resolve,
-        test: { name: 'unit', include: ['**/*.test.ts'], exclude: [...exclude, '**/*.int.test.ts'] },
+        test: {
+          name: 'unit',
+          include: ['**/*.test.ts'],
+          exclude: [...exclude, '**/*.int.test.ts', '**/*.demo.test.ts'],
+        },
       },
       {
         resolve,
@@ -30,6 +34,11 @@ export default defineConfig({
           hookTimeout: 300_000,
           fileParallelism: false,
         },
+      },
+      {
+        // `npm run demo` end to end on an empty cache (its own sandbox; needs the production build).
+        resolve,
+        test: { name: 'demo', include: ['**/*.demo.test.ts'], exclude, testTimeout: 600_000, hookTimeout: 120_000 },
       },
     ],
   },

@@ -141,6 +141,18 @@ async function main() {
         built ? 'the sandbox did not come up' : 'the build failed',
       );
     }
+    if (built) {
+      // `npm run demo` on an empty cache with its own sandbox; reuses the build above (sources unchanged).
+      const demoReport = path.join(resultsDir, 'demo.json');
+      await step(
+        'demo on a fresh cache (vitest, npm run demo)',
+        bin('vitest'),
+        ['run', '--project', 'demo', '--reporter=default', '--reporter=json', `--outputFile.json=${demoReport}`],
+        { counts: () => vitestCounts(demoReport) },
+      );
+    } else {
+      skipped('demo on a fresh cache (vitest, npm run demo)', 'the build failed');
+    }
   } finally {
     await step(`sandbox down (${sandboxName}, no listener left)`, bin('tsx'), [
       'sandbox/cli.ts',
