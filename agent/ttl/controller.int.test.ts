@@ -15,6 +15,7 @@ import {
   readWorkload,
   removeTtlFixtures,
   scaleAsAdmin,
+  auditSettled,
   scaleWrites,
   ttlFixtures,
   type TtlFixtures,
@@ -176,7 +177,7 @@ describe('TTL controller on the sandbox (KWOK pods), driven by a fake clock', ()
     expect(await counter(harness.metrics, 'pipeops_ttl_scale_downs_total')).toBe(10);
     expect(await counter(harness.metrics, 'pipeops_ttl_wakes_total')).toBe(9);
     expect(await counter(harness.metrics, 'pipeops_ttl_flaps_prevented_total')).toBe(8);
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // the audit log is written asynchronously
+    await auditSettled(f);
     expect(scaleWrites(f, 'sim', testStarted)).toHaveLength(19);
     const live = await readWorkload(f, 'sim');
     expect(live.spec?.replicas).toBe(0);

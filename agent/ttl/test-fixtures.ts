@@ -10,7 +10,7 @@ import {
 } from '@kubernetes/client-node';
 import { kubeConfigFromFile } from '../kubernetes/kubeconfig';
 import { createLogger, type Logger } from '../logging/logger';
-import { readAudit, type AuditEntry } from '../../sandbox/cluster/audit';
+import { auditCaughtUp, readAudit, type AuditEntry } from '../../sandbox/cluster/audit';
 import { sandboxLayout } from '../../sandbox/cluster/state';
 
 /** Test support for the TTL integration tests: fixtures are written as admin, the agent runs restricted. */
@@ -111,6 +111,11 @@ export async function eventsFor(f: TtlFixtures, name: string, reason: string): P
 }
 
 /** The agent's scale-subresource writes on this workload, from the API server's audit log. */
+/** Waits until the agent's requests so far are in the sandbox audit log (see auditCaughtUp). */
+export function auditSettled(f: TtlFixtures): Promise<void> {
+  return auditCaughtUp(sandboxLayout(f.sandboxName), f.agent);
+}
+
 export function scaleWrites(f: TtlFixtures, name: string, since = 0): AuditEntry[] {
   return readAudit(sandboxLayout(f.sandboxName)).filter(
     (entry) =>

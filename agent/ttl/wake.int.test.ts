@@ -19,6 +19,7 @@ import {
   eventsFor,
   readWorkload,
   removeTtlFixtures,
+  auditSettled,
   scaleWrites,
   templateHashes,
   ttlFixtures,
@@ -156,7 +157,7 @@ describe('TTL in the agent runtime: sleep, wake on tunnel connect, restart safet
     expect(digests).toEqual(payloads.map(sha256));
     expect(echo.burst?.connections()).toBe(probes + 20);
     expect(await counter(agent, 'pipeops_ttl_wakes_total')).toBe(wakesBefore + 1);
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // the audit log is written asynchronously
+    await auditSettled(f);
     const writes = scaleWrites(f, 'burst', since);
     expect(writes.map((w) => w.verb)).toEqual(['patch']);
     expect((await readWorkload(f, 'burst')).spec?.replicas).toBe(1);
