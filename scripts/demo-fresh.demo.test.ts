@@ -4,7 +4,7 @@
 // stop everything it started: the app, the control plane, its tunnel server and the sandbox.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -141,6 +141,24 @@ describe('npm run demo on a fresh machine', () => {
       { timeout: 120_000, interval: 500 },
     );
 
+    // The notebook sample sleeps; a connection to its tunnel forward (printed once the tunnel is up) wakes it.
+    let wakeUrl = '';
+    await vi.waitFor(
+      () => {
+        wakeUrl = /wake {8}curl (http:\/\/127\.0\.0\.1:\d+\/)/.exec(run.output())?.[1] ?? '';
+        expect(wakeUrl, 'the printed wake address').not.toBe('');
+      },
+      { timeout: 120_000, interval: 250 },
+    );
+    const woken = await fetch(wakeUrl, { signal: AbortSignal.timeout(120_000) });
+    expect(await woken.text()).toContain('demo/notebook is awake');
+    const view = (await (
+      await fetch(`${printed.base}/api/dashboard`, { headers: { cookie } })
+    ).json()) as DashboardView;
+    const notebook = view.workloads.find((w) => w.namespace === 'demo' && w.name === 'notebook');
+    expect(notebook?.replicas.desired).toBe(1);
+    expect(notebook?.lastActivitySource).toMatch(/^tunnel:notebook/);
+
     const stateFile = path.join(env.PIPEOPS_CACHE_DIR ?? '', 'sandbox', sandboxName, 'state.json');
     const sandbox = sandboxStateSchema.parse(JSON.parse(readFileSync(stateFile, 'utf8')));
     const components = Object.values(sandbox.components);
@@ -159,5 +177,31 @@ describe('npm run demo on a fresh machine', () => {
     for (const component of components)
       expect(alive(component.pid), `pid ${component.pid} of ${component.bin}`).toBe(false);
     for (const port of ports) expect(await listening(port), `port ${port} after SIGINT`).toBe(false);
+  });
+
+  it('run again, on a failure (a corrupt control-plane state file) stops the sandbox it started and prints one line saying what to do', async () => {
+    const stateFile = path.join(env.PIPEOPS_CACHE_DIR ?? '', 'control-plane', 'state.json');
+    await mkdir(path.dirname(stateFile), { recursive: true });
+    await writeFile(stateFile, 'not json');
+    try {
+      const run = startDemo(env);
+      demo = run;
+      expect(await run.exited, run.output()).toBe(1);
+      const lines = run.output().trim().split('\n');
+      expect(lines.at(-1)).toMatch(
+        /^npm run demo: starting the reference control plane failed: .+ — fix what its error above names .*control-plane/,
+      );
+      // `sandbox down` (run by the demo) stops each component, checks none of its ports still listens,
+      // and removes the state file.
+      const stopped = [...run.output().matchAll(/\[sandbox\] stopped (\S+) \(pid (\d+)\)/g)];
+      expect(stopped.map((m) => m[1]).sort()).toEqual(
+        ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'].sort(),
+      );
+      for (const m of stopped) expect(alive(Number(m[2])), `${m[1]} pid ${m[2]}`).toBe(false);
+      expect(run.output()).toContain(`[sandbox] ${sandboxName} is down`);
+      expect(existsSync(path.join(env.PIPEOPS_CACHE_DIR ?? '', 'sandbox', sandboxName, 'state.json'))).toBe(false);
+    } finally {
+      await rm(stateFile, { force: true });
+    }
   });
 });

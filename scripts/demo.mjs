@@ -168,7 +168,7 @@ async function clusterKubeconfig() {
   }
   await step(
     'starting the sandbox cluster',
-    `read the component logs under ${path.join(demoCache, 'sandbox')}, then run \`npm run demo\` again`,
+    `read the component logs in ${path.join(demoCache, 'sandbox', process.env.PIPEOPS_SANDBOX_NAME ?? 'default', 'logs')}, then run \`npm run demo\` again`,
     () => runOrThrow(tsx, ['sandbox/cli.ts', 'up']),
   );
   const env = await capture(tsx, ['sandbox/cli.ts', 'env']);
