@@ -3,7 +3,7 @@
 // dashboard URL, let the printed admin sign in, show the seeded workloads in their phases, and on SIGINT
 // stop everything it started: the app, the control plane, its tunnel server and the sandbox.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,23 +22,36 @@ interface DemoRun {
   exited: Promise<number | null>;
 }
 
+/** Each run's output, with seconds since its start, goes to .test-results/ for a look after a failure. */
+const logFile = path.join(repoRoot, '.test-results', 'demo-fresh.log');
+
 function startDemo(env: NodeJS.ProcessEnv): DemoRun {
+  const started = Date.now();
   const child = spawn(process.execPath, ['scripts/demo.mjs'], {
     cwd: repoRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  appendFileSync(logFile, `--- npm run demo (${new Date().toISOString()})\n`);
+  const collect = (chunk: Buffer): void => {
+    output += chunk.toString();
+    const at = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
+    appendFileSync(logFile, chunk.toString().replace(/^(?=.)/gm, `${at}s `));
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { child, output: () => output, exited };
 }
 
+/** A process that still runs: not gone and not a zombie (exited, waiting for a parent that may never reap it). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
   } catch {
     return false;
   }
