@@ -7,9 +7,10 @@
 # Probes: the Helm chart wires startup/liveness to /health and readiness to /ready; the HEALTHCHECK below is
 # only for `docker run` (Kubernetes ignores it).
 
-# Pinned exact release (Node.js 24 LTS, Debian bookworm, glibc: sharp and ssh2 ship prebuilt binaries for it).
-# Add @sha256:<digest> when promoting an image; both stages must use the same base.
-ARG NODE_IMAGE=node:24.11.1-bookworm-slim
+# Pinned exact release: the Node.js of .node-version (24 LTS "Krypton"), the one the tests run on
+# (scripts/lint-dockerfile.mjs checks they agree), on Debian bookworm (glibc). Add @sha256:<digest> when
+# promoting an image; both stages must use the same base.
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
