@@ -7,17 +7,26 @@
 # Probes: the Helm chart wires startup/liveness to /health and readiness to /ready; the HEALTHCHECK below is
 # only for `docker run` (Kubernetes ignores it).
 
-# Pinned exact release (Node.js 24 LTS, Debian bookworm, glibc: sharp and ssh2 ship prebuilt binaries for it).
-# Add @sha256:<digest> when promoting an image; both stages must use the same base.
-ARG NODE_IMAGE=node:24.11.1-bookworm-slim
+# Pinned exact release: the Node.js of .node-version (24 LTS "Krypton"), the one the tests run on
+# (scripts/lint-dockerfile.mjs checks they agree), on Debian bookworm (glibc). Add @sha256:<digest> when
+# promoting an image; both stages must use the same base.
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 ENV NEXT_TELEMETRY_DISABLED=1
-COPY package.json package-lock.json ./
-# The locked versions, like scripts/lib/bootstrap.mjs (`npm ci` rejects this lock file's platform-filtered
-# optional packages); devDependencies are needed to build and never reach the runtime stage.
-RUN npm install --no-save --no-audit --no-fund
+# python3, make and g++ build ssh2's crypto binding and cpu-features (node-gyp, against the image's own Node
+# headers); without them both install scripts fall back to JavaScript and check-native-modules.mjs fails.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json .npmrc ./
+COPY scripts/check-native-modules.mjs scripts/
+# Exactly the locked versions, like scripts/lib/bootstrap.mjs; install scripts run only for the packages
+# package.json "allowScripts" approves (.npmrc makes any other one an error). devDependencies are needed to
+# build and never reach the runtime stage.
+RUN npm ci --no-audit --no-fund \
+ && node scripts/check-native-modules.mjs
 COPY . .
 # Standalone output (server.js + traced node_modules + static assets), then the doctor and hash-password
 # CLIs as single-file CommonJS bundles next to it (the runtime stage has no tsx or TypeScript).

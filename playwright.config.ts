@@ -12,6 +12,11 @@ import {
   writeE2eUsersFile,
 } from './playwright/e2e-env';
 import { sandboxLayout } from './sandbox/cluster/state';
+import { nodeSupportProblem } from './agent/node-support';
+
+// Every test run is on the project's Node.js (`npm test` fetches it; see scripts/lib/node-runtime.mjs).
+const unsupportedNode = nodeSupportProblem(process.version);
+if (unsupportedNode) throw new Error(unsupportedNode);
 
 const sandbox = sandboxLayout(process.env.PIPEOPS_SANDBOX_NAME ?? 'test');
 export const e2eAgentToken = 'e2e-agent-token';

@@ -1,6 +1,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { nodeSupportProblem } from './agent/node-support';
+
+// Every test run is on the project's Node.js (`npm test` fetches it; see scripts/lib/node-runtime.mjs).
+const unsupportedNode = nodeSupportProblem(process.version);
+if (unsupportedNode) throw new Error(unsupportedNode);
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 const resolve = {

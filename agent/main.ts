@@ -1,3 +1,5 @@
+// First: one clear line and exit on an unsupported Node.js, before any dependency loads.
+import './node-guard';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, redactConfig, requireRuntimeConfig } from './config/load';
 import { createAgentHttpServer } from './http/server';

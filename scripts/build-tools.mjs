@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { build } from 'esbuild';
 import { repoRoot } from './lib/bootstrap.mjs';
+import { chosenNodeVersion } from './lib/node-runtime.mjs';
 
 export const tools = {
   doctor: 'agent/doctor/cli.ts',
@@ -21,7 +22,7 @@ export async function buildTools(outDir) {
       outfile: path.join(outDir, `${name}.cjs`),
       bundle: true,
       platform: 'node',
-      target: 'node20',
+      target: `node${chosenNodeVersion()}`,
       format: 'cjs',
       // Optional native speed-ups of ssh2 (pulled in through the tunnel code): never loaded by these tools.
       external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],

@@ -13,6 +13,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { capture, ensureGoBinaries, ensureNodeModules, repoRoot, run, runOrThrow, say } from './lib/bootstrap.mjs';
 import { ensureDashboardUsers } from './lib/dashboard-users.mjs';
+import { ensureSupportedNode } from './lib/node-runtime.mjs';
+
+// Re-runs this script under the project's Node.js (.node-version) when the machine's is outside engines.
+await ensureSupportedNode();
 
 /** The same cache root as sandbox/cluster/versions.ts cacheDir() and build-binaries.sh. */
 const demoCache =

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chosenNodeVersion } from './lib/node-runtime.mjs';
 
 /** @typedef {{ line: number, op: string, args: string }} Instruction */
 /** @typedef {{ from: Instruction, image: string, name?: string, body: Instruction[] }} Stage */
@@ -66,8 +67,20 @@ function resolveImage(image, args) {
 const pinnedImage = /^[\w./-]+(:\d+\.\d+\.\d+(-[\w.-]+)?)(@sha256:[0-9a-f]{64})?$|^[\w./-]+@sha256:[0-9a-f]{64}$/;
 const secretName = /(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY|CREDENTIAL)/i;
 
-/** @param {Stage[]} stages @param {Map<string, string>} args @param {string[]} problems */
-function checkBases(stages, args, problems) {
+/**
+ * Every stage runs the Node.js the tests run on: an official `node` image tagged with the release in
+ * `.node-version` (e.g. `node:24.22.3-bookworm-slim`).
+ * @param {string} image resolved base image
+ * @param {string} nodeVersion
+ * @returns {boolean}
+ */
+function usesNodeVersion(image, nodeVersion) {
+  const tag = /^(?:docker\.io\/)?(?:library\/)?node:([^@]+)/.exec(image)?.[1];
+  return tag === nodeVersion || tag?.startsWith(`${nodeVersion}-`) === true;
+}
+
+/** @param {Stage[]} stages @param {Map<string, string>} args @param {string} nodeVersion @param {string[]} problems */
+function checkBases(stages, args, nodeVersion, problems) {
   if (stages.length < 2) problems.push('multi-stage build expected: a build stage and a runtime stage');
   const names = new Set(stages.map((s) => s.name).filter(Boolean));
   for (const stage of stages) {
@@ -76,6 +89,11 @@ function checkBases(stages, args, problems) {
     if (!pinnedImage.test(image)) {
       problems.push(
         `line ${stage.from.line}: base image "${image}" is not pinned to an exact version (x.y.z tag or @sha256 digest)`,
+      );
+    }
+    if (!usesNodeVersion(image, nodeVersion)) {
+      problems.push(
+        `line ${stage.from.line}: base image "${image}" must be node:${nodeVersion}[-variant], the Node.js of .node-version that the tests run on`,
       );
     }
   }
@@ -179,16 +197,17 @@ function checkDockerignore(text, problems) {
 /**
  * @param {string} dockerfile
  * @param {string} [dockerignore] undefined when the file does not exist
+ * @param {string} [nodeVersion] the release every stage must use; default `.node-version`
  * @returns {string[]} problems, empty when the Dockerfile follows every rule
  */
-export function lintDockerfile(dockerfile, dockerignore) {
+export function lintDockerfile(dockerfile, dockerignore, nodeVersion = chosenNodeVersion()) {
   /** @type {string[]} */
   const problems = [];
   const instructions = parseDockerfile(dockerfile);
   const { args, stages } = splitStages(instructions);
   const final = stages.at(-1);
   if (!final) return ['no FROM instruction'];
-  checkBases(stages, args, problems);
+  checkBases(stages, args, nodeVersion, problems);
   checkInstructions(instructions, problems);
   checkUser(final, problems);
   checkRuntimeFiles(final, problems);

@@ -13,8 +13,18 @@ describe('Dockerfile lint (no Docker engine needed)', () => {
   it.each([
     [
       'a floating base image',
-      (d: string) => d.replace('node:24.11.1-bookworm-slim', 'node:lts-slim'),
+      (d: string) => d.replace('node:24.22.3-bookworm-slim', 'node:lts-slim'),
       'is not pinned to an exact version',
+    ],
+    [
+      'another Node.js release than .node-version',
+      (d: string) => d.replace('node:24.22.3-bookworm-slim', 'node:26.12.1-bookworm-slim'),
+      'must be node:24.22.3[-variant], the Node.js of .node-version',
+    ],
+    [
+      'a base image without Node.js',
+      (d: string) => d.replace('node:24.22.3-bookworm-slim', 'debian:12.8-slim'),
+      'base image "debian:12.8-slim" must be node:24.22.3',
     ],
     ['a root user', (d: string) => d.replace('USER 65532:65532', 'USER 0'), 'runs as root'],
     ['a named user', (d: string) => d.replace('USER 65532:65532', 'USER node'), 'USER must be a numeric non-root uid'],
@@ -46,6 +56,12 @@ describe('Dockerfile lint (no Docker engine needed)', () => {
     ['no HEALTHCHECK', (d: string) => d.replace(/HEALTHCHECK[^\n]*\\\n[^\n]*\n/, ''), 'HEALTHCHECK on /health missing'],
   ])('rejects %s', (_name, mutate, message) => {
     expect(lintDockerfile(mutate(dockerfile), dockerignore).join('\n')).toContain(message);
+  });
+
+  it('takes the Node.js release from .node-version (one source of truth for the tests and the image)', () => {
+    const nodeVersion = readFileSync('.node-version', 'utf8').trim();
+    expect(dockerfile).toContain(`ARG NODE_IMAGE=node:${nodeVersion}-`);
+    expect(lintDockerfile(dockerfile, dockerignore, '24.99.0').join('\n')).toContain('must be node:24.99.0');
   });
 
   it('requires a .dockerignore that keeps secrets and local builds out of the context', () => {

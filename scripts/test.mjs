@@ -5,6 +5,10 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureDebianPackages, ensureGoBinaries, ensureNodeModules, repoRoot, run, say } from './lib/bootstrap.mjs';
+import { ensureSupportedNode } from './lib/node-runtime.mjs';
+
+// Re-runs this script under the project's Node.js (.node-version) when the machine's is outside engines.
+await ensureSupportedNode();
 
 const resultsDir = path.join(repoRoot, '.test-results');
 const sandboxName = process.env.PIPEOPS_SANDBOX_NAME ?? 'test';

@@ -12,9 +12,13 @@ import { describeKubeError } from './errors';
 export type CacheEvent = 'add' | 'update' | 'delete';
 
 /**
- * A watch-backed cache (one LIST at start and after a failed watch, then a WATCH; never a polling LIST
- * loop) that reports every change; heartbeat counts and the TTL controller read from these. client-node's informer stops on errors other than 410 Gone, so it is
- * restarted here with a capped exponential backoff.
+ * A watch-backed cache (one LIST at start, then a WATCH resumed from the last resourceVersion; never a
+ * polling LIST loop) that reports every change; heartbeat counts and the TTL controller read from these.
+ * client-node 2.x's informer reconnects by itself when the API server closes a watch, when its 30 s
+ * inactivity timeout fires and after 410 Gone (it lists again), but it still stops for good on any other
+ * error: a failed LIST, a refused or reset connection (an API server restart), 403, 5xx. Those restart it
+ * here with a capped exponential backoff, resuming from the resourceVersion it had, so no change is
+ * delivered twice.
  */
 export class WatchedCache<T extends KubernetesObject> {
   readonly #informer: Informer<T> & ObjectCache<T>;
@@ -31,17 +35,28 @@ export class WatchedCache<T extends KubernetesObject> {
     logger: Logger,
     onChange: (event: CacheEvent, object: T) => void = (): void => undefined,
   ) {
-    this.#informer = makeInformer(kc, spec.path, spec.list, spec.labelSelector);
+    // The informer's own 'connect' fires before its LIST or WATCH has succeeded, so health comes from
+    // a LIST that answered or an event that arrived.
+    const list = async (): Promise<KubernetesListObject<T>> => {
+      const result = await spec.list();
+      this.#healthy();
+      return result;
+    };
+    this.#informer = makeInformer(kc, spec.path, list, spec.labelSelector);
     this.#logger = logger.child({ component: 'watch', path: spec.path });
-    this.#informer.on('add', (object) => onChange('add', object));
-    this.#informer.on('update', (object) => onChange('update', object));
-    this.#informer.on('delete', (object) => onChange('delete', object));
-    this.#informer.on('connect', () => {
-      this.#synced = true;
-      this.#failures = 0;
-      this.#lastError = undefined;
-    });
+    for (const event of ['add', 'update', 'delete'] as const) {
+      this.#informer.on(event, (object) => {
+        this.#healthy();
+        onChange(event, object);
+      });
+    }
     this.#informer.on('error', (error: unknown) => this.#restartLater(error));
+  }
+
+  #healthy(): void {
+    this.#synced = true;
+    this.#failures = 0;
+    this.#lastError = undefined;
   }
 
   get synced(): boolean {

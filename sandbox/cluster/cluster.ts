@@ -196,6 +196,43 @@ export async function up(options: UpOptions = {}): Promise<SandboxInfo> {
   };
 }
 
+/** The ports a running sandbox was started with, as recorded in its state. */
+function recordedPorts(state: SandboxState): SandboxPorts {
+  const port = (name: ComponentName): number => state.components[name]?.port ?? 0;
+  return {
+    etcdClient: port('etcd'),
+    etcdPeer: state.etcdPeerPort,
+    apiServer: port('kube-apiserver'),
+    controllerManager: port('kube-controller-manager'),
+    scheduler: port('kube-scheduler'),
+    kwok: port('kwok'),
+  };
+}
+
+/**
+ * Stops the running sandbox's kube-apiserver and starts it again with the same flags on the same port
+ * (etcd keeps the data), resolving once `/readyz` answers again: clients see a real API server restart in
+ * the middle of their watches. `whileDown` runs after the old process has exited.
+ */
+export async function restartApiServer(
+  options: { name?: string; log?: Log; whileDown?: () => Promise<void> } = {},
+): Promise<void> {
+  const log = options.log ?? ((): void => undefined);
+  const layout = sandboxLayout(options.name);
+  const state = readState(layout);
+  const current = state?.components['kube-apiserver'];
+  if (!state || !current || !isRunning(current.pid, current.bin)) {
+    throw new Error(`sandbox ${layout.name}: kube-apiserver is not running; start the sandbox with \`up\` first`);
+  }
+  const pki = await ensurePki(layout.pkiDir);
+  const bins = await ensureBinaries(['k8s'], log);
+  await stopProcess(current.pid, current.bin);
+  log(`[sandbox] stopped kube-apiserver (pid ${current.pid}) for a restart`);
+  await options.whileDown?.();
+  await launch(layout, state, apiServerLaunch({ bins, pki, layout, ports: recordedPorts(state) }), log);
+  await waitForComponent(layout, state, 'kube-apiserver', () => apiServerReady(state.apiServerUrl, pki));
+}
+
 async function stopAll(layout: SandboxLayout, log: Log): Promise<string[]> {
   const state = readState(layout);
   const stillListening: string[] = [];

@@ -28,7 +28,7 @@ export function parseAuth(auth: string): { name: string; password: string } {
   return { name: auth.slice(0, colon), password: auth.slice(colon + 1) };
 }
 
-/** Compiles one Go RE2 pattern; a leading `(?i)` (RE2 flag syntax Node 20 lacks) becomes the `i` flag. */
+/** Compiles one Go RE2 pattern; a leading `(?i)` (RE2's whole-pattern flag; JavaScript has only the scoped `(?i:…)`) becomes the `i` flag. */
 export function compilePattern(pattern: string): RegExp {
   if (pattern === '' || pattern === '*') return /(?:)/;
   const insensitive = pattern.startsWith('(?i)');

@@ -2,7 +2,7 @@
 // Installs what `npm test` and `npm run demo` need on a fresh machine. Plain Node only: it runs before
 // `npm ci`, so it cannot import any dependency.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -64,19 +64,29 @@ export function say(message) {
 }
 
 /**
- * Installs the locked dependencies when node_modules is missing or older than package-lock.json.
- * `npm install --no-save` rather than `npm ci`: with this machine's `omit-lockfile-registry-resolved`
- * setting npm 11 leaves other platforms' optional packages out of the lock file, and `npm ci` then refuses
- * it as out of sync. `--no-save` installs the locked versions and never rewrites the lock file.
+ * Installs exactly the locked dependencies (`npm ci`) when node_modules is missing, older than
+ * package-lock.json or was installed by another Node.js (native modules are built for one Node), then
+ * checks that the native modules package.json "allowScripts" approves were built
+ * (scripts/check-native-modules.mjs). Runs under the project's Node (scripts/lib/node-runtime.mjs), whose
+ * headers node-gyp builds against.
  */
 export async function ensureNodeModules() {
   const marker = path.join(repoRoot, 'node_modules', '.package-lock.json');
+  const installedBy = path.join(repoRoot, 'node_modules', '.pipeops-node-version');
   const lock = path.join(repoRoot, 'package-lock.json');
-  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
-  say('installing npm dependencies (locked versions)');
-  await runOrThrow('npm', ['install', '--no-save', '--no-audit', '--no-fund'], {
-    env: { PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' },
-  });
+  const fresh =
+    existsSync(marker) &&
+    statSync(marker).mtimeMs >= statSync(lock).mtimeMs &&
+    existsSync(installedBy) &&
+    readFileSync(installedBy, 'utf8').trim() === process.version;
+  if (!fresh) {
+    say(`installing npm dependencies (npm ci: exactly the locked versions, for Node.js ${process.version})`);
+    await runOrThrow('npm', ['ci', '--no-audit', '--no-fund'], {
+      env: { PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' },
+    });
+    writeFileSync(installedBy, `${process.version}\n`);
+  }
+  await runOrThrow(process.execPath, [path.join(repoRoot, 'scripts', 'check-native-modules.mjs')]);
 }
 
 /** Debian packages the tests drive for real: Chromium for Playwright (never Playwright's own download), tinyproxy as the HTTPS proxy. */

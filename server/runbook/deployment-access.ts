@@ -64,7 +64,7 @@ export async function patchDeployment(
 ): Promise<V1Deployment> {
   const contentType = patch.strategy === 'merge' ? PatchStrategy.MergePatch : PatchStrategy.StrategicMergePatch;
   try {
-    // client-node 1.x defaults PATCH to json-patch; the header option selects the patch type.
+    // client-node (1.x and 2.x) defaults PATCH to json-patch; the header option selects the patch type.
     return await kc
       .makeApiClient(AppsV1Api)
       .patchNamespacedDeployment(
