@@ -425,7 +425,10 @@ async function main() {
   if (cluster.sandbox) console.log(`  kubectl     eval "$(npm run -s sandbox -- env)" && kubectl get nodes`);
   if (seeded) {
     console.log('\n  sample workloads (namespace demo) — what to watch on the dashboard:');
-    for (const sample of seeded.samples) console.log(`  ${sample.name.padEnd(13)} ${sample.watch}`);
+    for (const sample of seeded.samples) {
+      const kept = sample.outcome === 'kept' ? ' (kept from an earlier run: it may have moved on)' : '';
+      console.log(`  ${sample.name.padEnd(13)} ${sample.watch}${kept}`);
+    }
   }
   console.log('');
   printTunnel(cluster, await tunnelledPorts(base, controlPlane));
