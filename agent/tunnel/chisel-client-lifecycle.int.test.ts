@@ -272,4 +272,96 @@ describe('ChiselClient connection lifecycle against the real Go chisel server', 
     const after = client.status().forwards.reduce((sum, f) => sum + f.totalConnections, 0);
     expect(after - before).toBe(total);
   });
+
+  it('keeps one drain listener however many sockets wait on a congested WebSocket', async () => {
+    const emitWarning = vi.spyOn(process, 'emitWarning');
+    cleanups.push(async () => {
+      emitWarning.mockRestore();
+    });
+    const source = await startSourceTarget(8 * mebibyte);
+    cleanups.push(() => source.close());
+    const server = await goServer();
+    const forward = await remote('source', source.port);
+    const client = await connectedClient(server, [forward]);
+    const downloads = Array.from({ length: 32 }, () => download(forward.remotePort));
+    await vi.waitFor(() => expect(source.connected()).toBe(32), waitLong);
+    // A server that stops reading makes the WebSocket queue grow until every socket is paused on it.
+    server.signal('SIGSTOP');
+    source.release();
+    await vi.waitFor(() => expect(source.blocked()).toBeGreaterThanOrEqual(20), waitLong);
+    server.signal('SIGCONT');
+    const sizes = await Promise.all(downloads);
+    expect(sizes).toEqual(sizes.map(() => 8 * mebibyte));
+    await vi.waitFor(() => expect(active(client)).toBe(0), waitLong);
+    const warnings = emitWarning.mock.calls.map(([warning]) => String(warning));
+    expect(warnings.filter((warning) => warning.includes('MaxListenersExceeded'))).toEqual([]);
+  });
 });
+
+interface SourceTarget {
+  port: number;
+  connected: () => number;
+  /** Starts sending on every connection, present and future. */
+  release: () => void;
+  /** Connections whose last write was refused (the client stopped reading them). */
+  blocked: () => number;
+  close: () => Promise<void>;
+}
+
+/** A target that, once released, sends `bytes` to every connection as fast as it can, then ends. */
+async function startSourceTarget(bytes: number): Promise<SourceTarget> {
+  const chunk = Buffer.alloc(256 * 1024, 3);
+  const sockets = new Set<net.Socket>();
+  const blocked = new Set<net.Socket>();
+  const pumps: (() => void)[] = [];
+  let released = false;
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let sent = 0;
+    const pump = (): void => {
+      blocked.delete(socket);
+      while (sent < bytes) {
+        const piece = chunk.subarray(0, Math.min(chunk.length, bytes - sent));
+        sent += piece.length;
+        if (!socket.write(piece)) {
+          blocked.add(socket);
+          return;
+        }
+      }
+      socket.end();
+    };
+    socket.on('drain', pump);
+    if (released) pump();
+    else pumps.push(pump);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connected: () => sockets.size,
+    release: (): void => {
+      released = true;
+      for (const pump of pumps.splice(0)) pump();
+    },
+    blocked: () => blocked.size,
+    close: async (): Promise<void> => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Reads a reverse port to its end and returns how many bytes came. */
+function download(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    socket.once('error', reject);
+    socket.once('end', () => {
+      socket.destroy();
+      resolve(received);
+    });
+  });
+}

@@ -7,6 +7,7 @@ import {
   formatRemote,
   normaliseServerUrl,
   parseTarget,
+  remotesProblem,
   targetKey,
   type ChiselRemote,
   type TunnelTarget,
@@ -130,6 +131,8 @@ export class ChiselClient extends EventEmitter<ChiselClientEvents> {
     if (!options.fingerprint && !options.allowInsecureHostKey) {
       throw new Error('a host key fingerprint is required (or set allowInsecureHostKey)');
     }
+    const problem = remotesProblem(options.remotes);
+    if (problem) throw new Error(`tunnel remotes refused: ${problem}`);
     this.#options = options;
     this.#url = normaliseServerUrl(options.serverUrl);
     this.#forwards = new Map(options.remotes.map((remote) => [targetKey(remote.target), newForward(remote)]));
