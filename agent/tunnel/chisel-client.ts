@@ -42,8 +42,8 @@ export interface ChiselClientOptions {
    */
   beforeDial?: (route: { name: string; target: TunnelTarget }, signal: AbortSignal) => Promise<void>;
   /**
-   * Once either side of a tunnelled connection ends, how long what is in flight may take to drain before
-   * both sides are destroyed (a target that never ends its side or never reads cannot hold its socket).
+   * Once either side of a tunnelled connection ends, how long it may go without moving a byte before both
+   * sides are destroyed (a target that never ends its side or never reads cannot hold its socket).
    */
   closeGraceMs?: number;
 }

@@ -15,8 +15,9 @@ export interface LinkCounters {
 
 export interface LinkOptions {
   /**
-   * How long a link may take to finish once either side has ended: the other side is ended at once and
-   * what is in flight drains meanwhile; when the grace runs out both are destroyed.
+   * Once either side has ended, how long the link may go without moving a byte before both sides are
+   * destroyed. Data still draining (a slow tunnel delivering a download's tail) re-arms it; a target that
+   * never ends its side or never reads, or a peer that vanished, does not.
    */
   closeGraceMs: number;
   gate: CongestionGate;
@@ -42,6 +43,9 @@ export class ConnectionLink {
   #grace: NodeJS.Timeout | undefined;
   #finished = false;
   #waitingForDrain = false;
+  /** Bytes forwarded either way; with the queues' lengths, what tells the grace timer the link still moves. */
+  #forwarded = 0;
+  #progressMark = '';
 
   constructor(channel: ClientChannel, socket: net.Socket, options: LinkOptions) {
     this.#channel = channel;
@@ -73,6 +77,7 @@ export class ConnectionLink {
     channel.on('data', (chunk: Buffer) => {
       this.#options.counters.bytesIn += chunk.length;
       if (socket.destroyed || socket.writableEnded) return;
+      this.#forwarded += chunk.length;
       if (!socket.write(chunk)) channel.pause();
     });
     socket.on('drain', () => channel.resume());
@@ -91,6 +96,7 @@ export class ConnectionLink {
     socket.on('data', (chunk: Buffer) => {
       this.#options.counters.bytesOut += chunk.length;
       if (channel.writableEnded || channelClosed(channel)) return;
+      this.#forwarded += chunk.length;
       const roomInChannel = channel.write(chunk);
       if (!roomInChannel || this.#options.gate.congested) this.#pauseSocket();
     });
@@ -140,8 +146,24 @@ export class ConnectionLink {
     const channelGone = channelClosed(this.#channel);
     if ((this.#socketReadEnded || channelGone) && !this.#channel.writableEnded) this.#channel.end();
     if (this.#grace) return;
-    this.#grace = setTimeout(() => this.#destroy(), this.#options.closeGraceMs);
+    this.#progressMark = this.#progress();
+    this.#grace = setTimeout(() => this.#onGraceExpired(), this.#options.closeGraceMs);
     this.#grace.unref();
+  }
+
+  #progress(): string {
+    return `${this.#forwarded}:${this.#channel.writableLength}:${this.#socket.writableLength}`;
+  }
+
+  /** Destroys a link that moved nothing during the last grace period; one still draining gets another. */
+  #onGraceExpired(): void {
+    const now = this.#progress();
+    if (now === this.#progressMark || !this.#grace) {
+      this.#destroy();
+      return;
+    }
+    this.#progressMark = now;
+    this.#grace.refresh();
   }
 
   /** Both directions delivered (or undeliverable): release everything without waiting for the grace. */
