@@ -44,7 +44,8 @@ async function runAgent(minutes: number): Promise<void> {
 }
 
 async function runTunnel(runs: number): Promise<void> {
-  const r = await benchTunnel(64, Math.max(runs, 3));
+  // At least 5 interleaved pairs: fewer make the medians too noisy on a shared machine.
+  const r = await benchTunnel(64, Math.max(runs, 5));
   console.log(`\n${formatTunnelTable(r)}`);
 }
 

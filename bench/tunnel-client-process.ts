@@ -43,6 +43,11 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  // A benchmark killed outright (SIGKILL) cannot stop us: leave as soon as we are orphaned.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 1_000).unref();
   await client.start();
   process.stdout.write('ready\n');
 }

@@ -15,19 +15,76 @@ export interface Child {
   stop: () => Promise<void>;
 }
 
+/** Every child the tunnel benchmark spawned and has not seen exit: killed on any way out of the process. */
+const liveChildren = new Set<ChildProcess>();
+let exitHooksInstalled = false;
+
+function killLiveChildren(): void {
+  for (const child of liveChildren) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  liveChildren.clear();
+}
+
+/**
+ * Kills every registered child however this process ends: normal exit, process.exit(), SIGINT/SIGTERM/
+ * SIGHUP, or an uncaught exception or rejection (which would otherwise leave a client reconnecting
+ * forever under PID 1).
+ */
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  process.once('exit', killLiveChildren);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killLiveChildren();
+      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+    });
+  }
+  const fatal = (error: unknown): void => {
+    console.error(`tunnel bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    killLiveChildren();
+    process.exit(1);
+  };
+  process.once('uncaughtException', fatal);
+  process.once('unhandledRejection', fatal);
+}
+
+/** Registers a child the moment it is spawned, before anything about it can fail. */
+export function registerChild(child: ChildProcess): void {
+  installExitHooks();
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+}
+
+export const childStartTimeoutMs = 30_000;
+
 function waitForLine(child: ChildProcess, isReady: (line: string) => boolean, label: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let output = '';
+    const timer = setTimeout(
+      () => reject(new Error(`${label} not ready within ${childStartTimeoutMs / 1000} s: ${output.trim()}`)),
+      childStartTimeoutMs,
+    );
     // The Go client logs to stderr, ours prints to stdout: watch both.
     const onData = (chunk: Buffer): void => {
       output = (output + chunk.toString()).slice(-4000);
       const complete = output.split('\n').slice(0, -1);
       const line = complete.find(isReady);
-      if (line !== undefined) resolve(line);
+      if (line === undefined) return;
+      clearTimeout(timer);
+      resolve(line);
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${label} exited (${code}) before ready: ${output}`)));
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} could not start: ${error.message}`));
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited (${signal ?? code}) before ready: ${output.trim()}`));
+    });
   });
 }
 
@@ -38,10 +95,20 @@ async function startChild(
   label: string,
 ): Promise<Child> {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  registerChild(child);
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  let stopping = false;
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    if (!stopping) child.kill('SIGTERM');
+    stopping = true;
+    // A child that ignores SIGTERM (or wedges while stopping) is killed outright.
+    const forced = setTimeout(() => child.kill('SIGKILL'), 5_000);
     await exited;
+    clearTimeout(forced);
   };
   try {
     const readyLine = await waitForLine(child, isReady, label);

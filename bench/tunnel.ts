@@ -1,10 +1,10 @@
-import { mkdtemp } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  freePort,
   generateKey,
   probe,
   roundTrip,
@@ -22,6 +22,7 @@ import {
   uploadToSink,
 } from './tunnel-load';
 import {
+  registerChild,
   sampleProcess,
   startGoClient,
   startOurClient,
@@ -59,6 +60,9 @@ export interface TunnelRow {
   unit: string;
   goClient: number;
   ours: number;
+  /** [min, max] over the runs, when the row has one sample per run. */
+  goRange?: [number, number];
+  oursRange?: [number, number];
   higherIsBetter: boolean;
 }
 
@@ -114,25 +118,71 @@ function emptySamples(): Samples {
   };
 }
 
-/** The server binds reverse ports only after the config reply, so readiness means a working round trip. */
-async function waitUntilWorking(check: () => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const ok = await check().then(
-      () => true,
-      () => false,
-    );
-    if (ok) return;
+/**
+ * `count` loopback ports that are free and distinct: all are held open at once before any is released,
+ * so (unlike calling freePort() repeatedly) no two can be the same. Two remotes on one port make the
+ * Go server drop the session and refuse every retry, which wedged earlier runs.
+ */
+export async function distinctFreePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  return ports;
+}
+
+/** Rejects with `label` if `promise` takes longer than `ms`, so no step of the benchmark can hang. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${label}: no result within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const probeTimeoutMs = 3_000;
+const readyDeadlineMs = 30_000;
+/** The longest any one measurement (one side, one step) may take on a slow, loaded machine. */
+const stepTimeoutMs = 300_000;
+
+/**
+ * The server binds reverse ports only after the config reply, so readiness means a working round trip.
+ * Each try has its own timeout and the whole wait a deadline; failure names the port and the last error.
+ */
+async function waitUntilWorking(label: string, check: () => Promise<unknown>): Promise<void> {
+  const deadline = performance.now() + readyDeadlineMs;
+  let lastError = 'no attempt finished';
+  while (performance.now() < deadline) {
+    try {
+      await withTimeout(check(), probeTimeoutMs, label);
+      return;
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+    }
     await sleep(50);
   }
-  throw new Error('a reverse port never worked');
+  throw new Error(`${label} never worked within ${readyDeadlineMs / 1000} s (last error: ${lastError})`);
 }
 
 async function startSide(
   start: (spec: ClientSpec) => Promise<Child>,
   server: GoChiselServer,
   target: TargetPorts,
+  ports: TargetPorts,
 ): Promise<Side> {
-  const ports = { echo: await freePort(), sink: await freePort(), source: await freePort() };
   const child = await start({
     serverPort: server.port,
     fingerprint: server.fingerprint,
@@ -142,9 +192,14 @@ async function startSide(
       [ports.source, target.source],
     ],
   });
-  await waitUntilWorking(() => probe(ports.echo));
-  await waitUntilWorking(() => uploadToSink(ports.sink, 1));
-  await waitUntilWorking(() => downloadFromSource(ports.source, 1));
+  try {
+    await waitUntilWorking(`echo through port ${ports.echo}`, () => probe(ports.echo));
+    await waitUntilWorking(`sink through port ${ports.sink}`, () => uploadToSink(ports.sink, 1));
+    await waitUntilWorking(`source through port ${ports.source}`, () => downloadFromSource(ports.source, 1));
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
   return { child, ports, samples: emptySamples() };
 }
 
@@ -186,26 +241,42 @@ async function measureLatency(side: Side, o: TunnelBenchOptions): Promise<void> 
 }
 
 /** Runs `step` for both sides, alternating who goes first so both see the same machine conditions. */
-async function interleaved(sides: [Side, Side], run: number, step: (side: Side) => Promise<void>): Promise<void> {
+async function interleaved(
+  sides: [Side, Side],
+  run: number,
+  label: string,
+  step: (side: Side) => Promise<void>,
+): Promise<void> {
   const order = run % 2 === 0 ? sides : ([sides[1], sides[0]] as const);
-  for (const side of order) await step(side);
+  for (const side of order) {
+    const who = side === sides[0] ? 'Go client' : 'our client';
+    await withTimeout(step(side), stepTimeoutMs, `run ${run + 1}, ${label}, ${who}`);
+  }
 }
 
 /** A short pass over every path first, so JIT warm-up is not measured for either side. */
 async function warmUp(sides: [Side, Side], o: TunnelBenchOptions): Promise<void> {
   const light: TunnelBenchOptions = { ...o, singleMiB: 16, streamMiB: 1, persistentRequests: 500, connectRequests: 50 };
-  for (const side of sides) {
-    await uploadToSink(side.ports.sink, light.singleMiB * mebibyte);
-    await parallelUpload(side.ports.sink, light.streams, light.streamMiB * mebibyte);
-    await downloadFromSource(side.ports.source, light.singleMiB * mebibyte);
-    await parallelDownload(side.ports.source, light.streams, light.streamMiB * mebibyte);
-    await persistentLatency(side.ports.echo, light.persistentRequests, light.requestBytes);
-    await connectLatency(side.ports.echo, light.connectRequests, light.requestBytes);
-  }
+  for (const side of sides) await withTimeout(warmUpSide(side, light), stepTimeoutMs, 'warm-up');
+}
+
+async function warmUpSide(side: Side, light: TunnelBenchOptions): Promise<void> {
+  await uploadToSink(side.ports.sink, light.singleMiB * mebibyte);
+  await parallelUpload(side.ports.sink, light.streams, light.streamMiB * mebibyte);
+  await downloadFromSource(side.ports.source, light.singleMiB * mebibyte);
+  await parallelDownload(side.ports.source, light.streams, light.streamMiB * mebibyte);
+  await persistentLatency(side.ports.echo, light.persistentRequests, light.requestBytes);
+  await connectLatency(side.ports.echo, light.connectRequests, light.requestBytes);
 }
 
 function median(samples: number[]): number {
   return stats(samples).median;
+}
+
+function range(samples: number[]): [number, number] | undefined {
+  if (samples.length < 2) return undefined;
+  const { min, max } = stats(samples);
+  return [min, max];
 }
 
 function rowsOf(go: Samples, ours: Samples, o: TunnelBenchOptions, payloadMiB: number): TunnelRow[] {
@@ -214,6 +285,8 @@ function rowsOf(go: Samples, ours: Samples, o: TunnelBenchOptions, payloadMiB: n
     unit,
     goClient: median(go[metric]),
     ours: median(ours[metric]),
+    goRange: range(go[metric]),
+    oursRange: range(ours[metric]),
     higherIsBetter,
   });
   const echoMBps = (s: number): number => (2 * payloadMiB * mebibyte) / megabyte / s;
@@ -251,24 +324,33 @@ export async function benchTunnel(
   options: TunnelBenchOptions = defaultTunnelOptions,
 ): Promise<TunnelBench> {
   const payload = randomBytes(payloadMiB * mebibyte);
-  const keyfile = path.join(await mkdtemp(path.join(tmpdir(), 'bench-chisel-')), 'server.key');
-  await generateKey(keyfile);
-  const server = await startGoChisel(await freePort(), keyfile);
+  const dir = await mkdtemp(path.join(tmpdir(), 'bench-chisel-'));
   const children: Child[] = [];
+  let server: GoChiselServer | undefined;
   try {
+    const keyfile = path.join(dir, 'server.key');
+    await generateKey(keyfile);
+    // The target listens first, so the ports picked next cannot be handed to it.
     const target = await startTarget();
     children.push(target.child);
-    const go = await startSide(startGoClient, server, target.ports);
+    const [serverPort = 0, ...remotePorts] = await distinctFreePorts(7);
+    const sidePorts = (offset: number): TargetPorts => ({
+      echo: remotePorts[offset] ?? 0,
+      sink: remotePorts[offset + 1] ?? 0,
+      source: remotePorts[offset + 2] ?? 0,
+    });
+    server = await startGoChisel(serverPort, keyfile, 'user:pass', registerChild);
+    const go = await startSide(startGoClient, server, target.ports, sidePorts(0));
     children.push(go.child);
-    const ours = await startSide(startOurClient, server, target.ports);
+    const ours = await startSide(startOurClient, server, target.ports, sidePorts(3));
     children.push(ours.child);
     const sides: [Side, Side] = [go, ours];
     for (const side of sides) side.samples.idleRssMiB.push(sampleProcess(pidOf(side)).rssMiB);
     await warmUp(sides, options);
     for (let run = 0; run < runs; run++) {
-      await interleaved(sides, run, (side) => measureBulk(side, options));
-      await interleaved(sides, run, (side) => measureEcho(side, payload));
-      await interleaved(sides, run, (side) => measureLatency(side, options));
+      await interleaved(sides, run, 'bulk transfers', (side) => measureBulk(side, options));
+      await interleaved(sides, run, `${payloadMiB} MiB echo`, (side) => measureEcho(side, payload));
+      await interleaved(sides, run, 'latency', (side) => measureLatency(side, options));
     }
     for (const side of sides) side.samples.peakRssMiB.push(sampleProcess(pidOf(side)).peakRssMiB);
     return {
@@ -281,25 +363,27 @@ export async function benchTunnel(
     };
   } finally {
     for (const child of children.reverse()) await child.stop();
-    await server.stop();
+    await server?.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
-function formatValue(value: number, unit: string): string {
+function formatValue(value: number, unit: string, spread?: [number, number]): string {
   const digits = unit === 'ms' ? 3 : unit === 'MB/s' ? 0 : 2;
-  return `${value.toFixed(digits)} ${unit}`;
+  const span = spread ? ` (${spread[0].toFixed(digits)}–${spread[1].toFixed(digits)})` : '';
+  return `${value.toFixed(digits)} ${unit}${span}`;
 }
 
 /** The tunnel section as a markdown table, ratios b/a (throughput: higher is better; the rest: lower). */
 export function formatTunnelTable(r: TunnelBench): string {
   const lines = [
-    `| tunnel via Go chisel server, median of ${r.runs} interleaved runs | (a) Go chisel client | (b) ours | b/a |`,
+    `| tunnel via Go chisel server, median (min–max) of ${r.runs} interleaved runs | (a) Go chisel client | (b) ours | b/a |`,
     '|---|---|---|---|',
   ];
   for (const row of r.rows) {
     const ratio = row.goClient > 0 ? `${(row.ours / row.goClient).toFixed(2)}×` : 'n/a';
     lines.push(
-      `| ${row.label} | ${formatValue(row.goClient, row.unit)} | ${formatValue(row.ours, row.unit)} | ${ratio} |`,
+      `| ${row.label} | ${formatValue(row.goClient, row.unit, row.goRange)} | ${formatValue(row.ours, row.unit, row.oursRange)} | ${ratio} |`,
     );
   }
   return lines.join('\n');

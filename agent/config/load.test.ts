@@ -100,6 +100,16 @@ logging:
       'tunnel:\n  forwards:\n    - { name: api, local_addr: "a:1" }\n    - { name: api, local_addr: "b:2" }\n',
     );
     expect(errorOf(() => loadConfig({ env: {}, configFile: twice }))).toMatch(/forward names must be unique/);
+    const samePort = await yamlFile(
+      'tunnel:\n  forwards:\n    - { name: a, local_addr: "a:1", remote_port: 9000 }\n    - { name: b, local_addr: "b:2", remote_port: 9000 }\n',
+    );
+    expect(errorOf(() => loadConfig({ env: {}, configFile: samePort }))).toMatch(
+      /forward remote_port values must be unique \(0 lets the control plane allocate one\)/,
+    );
+    const allocated = await yamlFile(
+      'tunnel:\n  forwards:\n    - { name: a, local_addr: "a:1" }\n    - { name: b, local_addr: "b:2", remote_port: 0 }\n',
+    );
+    expect(() => loadConfig({ env: {}, configFile: allocated })).not.toThrow();
     expect(errorOf(() => loadConfig({ env: { ...baseEnv, PIPEOPS_NODE_IP: 'node-1' } }))).toMatch(
       /agent\.node_ip \(from env PIPEOPS_NODE_IP\) = "node-1" is invalid: must be an IPv4 or IPv6 address/,
     );

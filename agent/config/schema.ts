@@ -112,7 +112,14 @@ export const configSchema = z.strictObject({
         .default([])
         .refine((forwards) => new Set(forwards.map((f) => f.name)).size === forwards.length, {
           error: 'forward names must be unique',
-        }),
+        })
+        .refine(
+          (forwards) => {
+            const fixed = forwards.map((f) => f.remote_port).filter((port) => port !== 0);
+            return new Set(fixed).size === fixed.length;
+          },
+          { error: 'forward remote_port values must be unique (0 lets the control plane allocate one)' },
+        ),
     })
     .prefault({}),
   ttl: z

@@ -7,10 +7,12 @@ import {
   formatRemote,
   normaliseServerUrl,
   parseTarget,
+  remotesProblem,
   targetKey,
   type ChiselRemote,
   type TunnelTarget,
 } from './chisel-wire';
+import { ConnectionLink } from './connection-link';
 import { channelOpenFailure, type ChiselChannelOpen } from './ssh-compat';
 
 export type { ChiselRemote, TunnelTarget } from './chisel-wire';
@@ -39,6 +41,11 @@ export interface ChiselClientOptions {
    * meanwhile. A rejection refuses the channel with the error's message.
    */
   beforeDial?: (route: { name: string; target: TunnelTarget }, signal: AbortSignal) => Promise<void>;
+  /**
+   * Once either side of a tunnelled connection ends, how long it may go without moving a byte before both
+   * sides are destroyed (a target that never ends its side or never reads cannot hold its socket).
+   */
+  closeGraceMs?: number;
 }
 
 export interface ForwardStatus {
@@ -78,6 +85,7 @@ export interface ChiselClientEvents {
 
 const maxErrors = 50;
 const healthySessionMs = 5_000;
+const defaultCloseGraceMs = 2_000;
 
 function splitAuth(auth: string): { username: string; password: string } {
   const colon = auth.indexOf(':');
@@ -101,54 +109,6 @@ function newForward(remote: ChiselRemote): ForwardStatus {
 }
 
 /**
- * Stops reading the local socket while the shared WebSocket is congested (see ChiselSession.congested);
- * the channel's own window only bounds one channel, not what all of them queue together.
- */
-function pauseWhileCongested(socket: net.Socket, session: ChiselSession): void {
-  if (!session.congested || socket.isPaused()) return;
-  socket.pause();
-  session.whenDrained().then(
-    () => socket.resume(),
-    () => socket.resume(),
-  );
-}
-
-/** Pipes one tunnelled connection both ways with backpressure and keeps the forward's counters. */
-function pipeConnection(
-  channel: ClientChannel,
-  socket: net.Socket,
-  forward: ForwardStatus,
-  session: ChiselSession,
-): void {
-  forward.activeConnections += 1;
-  forward.totalConnections += 1;
-  channel.on('data', (chunk: Buffer) => (forward.bytesIn += chunk.length));
-  socket.on('data', (chunk: Buffer) => {
-    forward.bytesOut += chunk.length;
-    pauseWhileCongested(socket, session);
-  });
-  channel.on('error', () => socket.destroy());
-  socket.on('error', () => channel.close());
-  channel.pipe(socket);
-  socket.pipe(channel);
-  let done = false;
-  const finish = (): void => {
-    if (done) return;
-    done = true;
-    forward.activeConnections -= 1;
-  };
-  channel.once('close', () => {
-    socket.end();
-    finish();
-  });
-  socket.once('close', () => {
-    if (channel.writableFinished || socket.errored) channel.close();
-    else channel.once('finish', () => channel.close());
-    finish();
-  });
-}
-
-/**
  * A chisel-compatible reverse-tunnel client: WebSocket (subprotocol chisel-v3) carrying SSH, password
  * auth, host key pinned to a fingerprint, reverse remotes registered with `config`, and each server
  * `chisel` channel dialled to an allow-listed local target. Reconnects with capped full-jitter backoff;
@@ -159,6 +119,7 @@ export class ChiselClient extends EventEmitter<ChiselClientEvents> {
   readonly #url: string;
   readonly #forwards: Map<string, ForwardStatus>;
   readonly #allowed: Set<string>;
+  /** Every local socket until it is closed (dialling or linked); stop() destroys them. */
   readonly #sockets = new Set<net.Socket>();
   #abort = new AbortController();
   #session: ChiselSession | undefined;
@@ -170,6 +131,8 @@ export class ChiselClient extends EventEmitter<ChiselClientEvents> {
     if (!options.fingerprint && !options.allowInsecureHostKey) {
       throw new Error('a host key fingerprint is required (or set allowInsecureHostKey)');
     }
+    const problem = remotesProblem(options.remotes);
+    if (problem) throw new Error(`tunnel remotes refused: ${problem}`);
     this.#options = options;
     this.#url = normaliseServerUrl(options.serverUrl);
     this.#forwards = new Map(options.remotes.map((remote) => [targetKey(remote.target), newForward(remote)]));
@@ -325,7 +288,13 @@ export class ChiselClient extends EventEmitter<ChiselClientEvents> {
     route: { forward: ForwardStatus; target: TunnelTarget },
   ): void {
     // Go's net.Dial sets TCP_NODELAY; small request/response traffic would otherwise wait on Nagle.
-    const socket = net.connect({ host: route.target.host, port: route.target.port, noDelay: true });
+    // allowHalfOpen: the link decides when to end our side (after the channel's last byte), not node.
+    const socket = net.connect({
+      host: route.target.host,
+      port: route.target.port,
+      noDelay: true,
+      allowHalfOpen: true,
+    });
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     let connected = false;
@@ -343,8 +312,20 @@ export class ChiselClient extends EventEmitter<ChiselClientEvents> {
         socket.destroy();
         return;
       }
-      pipeConnection(channel, socket, route.forward, session);
+      this.#link(channel, socket, route.forward, session);
       this.emit('connection', route.forward.name);
+    });
+  }
+
+  /** Pipes one tunnelled connection; it counts as active exactly while its local socket is open. */
+  #link(channel: ClientChannel, socket: net.Socket, forward: ForwardStatus, session: ChiselSession): void {
+    forward.activeConnections += 1;
+    forward.totalConnections += 1;
+    new ConnectionLink(channel, socket, {
+      closeGraceMs: this.#options.closeGraceMs ?? defaultCloseGraceMs,
+      gate: session,
+      counters: forward,
+      onClosed: () => (forward.activeConnections -= 1),
     });
   }
 }

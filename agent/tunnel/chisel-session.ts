@@ -93,6 +93,7 @@ export class ChiselSession {
   #keepalive: NodeJS.Timeout | undefined;
   #pingDeadline: NodeJS.Timeout | undefined;
   #duplex: WebSocketDuplex | undefined;
+  readonly #drainWaiters = new Set<() => void>();
 
   private constructor(client: Client, options: SessionOptions) {
     this.#client = client;
@@ -101,6 +102,7 @@ export class ChiselSession {
       client.once('close', () => {
         this.#open = false;
         this.#stopKeepalive();
+        this.#releaseDrainWaiters();
         resolve(this.#closeReason);
       });
     });
@@ -142,26 +144,29 @@ export class ChiselSession {
   }
 
   /**
-   * Resolves once the queue is down to half the limit (or the session closed). Waiting for a full drain
-   * instead would leave the WebSocket idle while the paused sockets start reading again.
+   * Calls `resume` once the queue is down to half the limit (or the session closed). Waiting for a full
+   * drain instead would leave the WebSocket idle while the paused sockets start reading again. All
+   * waiters share one `sent` listener, so any number of paused sockets adds no listeners.
    */
-  whenDrained(): Promise<void> {
-    const duplex = this.#duplex;
-    if (!duplex || !this.#open || !this.congested) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.#open && duplex.writableLength > congestionBytes / 2) return;
-        duplex.off('sent', check);
-        duplex.off('close', check);
-        resolve();
-      };
-      duplex.on('sent', check);
-      duplex.on('close', check);
-    });
+  onDrained(resume: () => void): void {
+    if (!this.#open || !this.congested) {
+      resume();
+      return;
+    }
+    this.#drainWaiters.add(resume);
+  }
+
+  #releaseDrainWaiters(): void {
+    if (this.#drainWaiters.size === 0) return;
+    if (this.#open && (this.#duplex?.writableLength ?? 0) > congestionBytes / 2) return;
+    const waiters = [...this.#drainWaiters];
+    this.#drainWaiters.clear();
+    for (const resume of waiters) resume();
   }
 
   #handshake({ duplex, rewriter }: Transport): Promise<void> {
     this.#duplex = duplex;
+    duplex.on('sent', () => this.#releaseDrainWaiters());
     let hostKeyError: string | undefined;
     const expected = this.#options.fingerprint;
     return new Promise((resolve, reject) => {
@@ -197,9 +202,10 @@ export class ChiselSession {
 
   #sendConfig(): Promise<void> {
     return new Promise((resolve, reject) => {
-      sendGlobalRequest(this.#client, 'config', buildConfigPayload(this.#options.remotes), (failure) => {
-        if (failure === undefined) resolve();
-        else reject(new TunnelError(`config rejected: ${failure}`, false));
+      sendGlobalRequest(this.#client, 'config', buildConfigPayload(this.#options.remotes), (reply) => {
+        if (reply.kind === 'success') resolve();
+        else if (reply.kind === 'failure') reject(new TunnelError(`config rejected: ${reply.message}`, false));
+        else reject(new TunnelError('server closed the connection before answering config', false));
       });
     });
   }

@@ -10,7 +10,7 @@ export const chiselBinary = binaryPaths().chisel;
 export { freePort } from '../../sandbox/cluster/processes';
 
 export async function generateKey(path: string): Promise<void> {
-  await promisify(execFile)(chiselBinary, ['server', '--keygen', path]);
+  await promisify(execFile)(chiselBinary, ['server', '--keygen', path], { timeout: 30_000 });
 }
 
 export interface GoChiselServer {
@@ -22,32 +22,52 @@ export interface GoChiselServer {
   stop: () => Promise<void>;
 }
 
+const listenTimeoutMs = 30_000;
+
 function waitForListening(child: ChildProcess, output: { text: string }): Promise<string> {
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`chisel server not listening within ${listenTimeoutMs / 1000} s: ${output.text}`));
+    }, listenTimeoutMs);
     const onData = (chunk: Buffer): void => {
       output.text += chunk.toString();
       const fingerprint = /Fingerprint (\S+)/.exec(output.text)?.[1];
-      if (fingerprint && output.text.includes('Listening on')) resolve(fingerprint);
+      if (!fingerprint || !output.text.includes('Listening on')) return;
+      clearTimeout(timer);
+      resolve(fingerprint);
     };
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`chisel server exited (${code}): ${output.text}`)));
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`chisel server could not start: ${error.message}`));
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`chisel server exited (${code}): ${output.text}`));
+    });
   });
 }
 
-/** Spawns the real Go chisel server on loopback with reverse forwarding and one user (or an authfile). */
+/**
+ * Spawns the real Go chisel server on loopback with reverse forwarding and one user (or an authfile).
+ * `onSpawn` sees the child before anything can fail, so a caller can register it for cleanup.
+ */
 export async function startGoChisel(
   port: number,
   keyfile: string,
   auth: string | { authFile: string } = 'user:pass',
+  onSpawn?: (child: ChildProcess) => void,
 ): Promise<GoChiselServer> {
   const users = typeof auth === 'string' ? ['--auth', auth] : ['--authfile', auth.authFile];
   const args = ['server', '--host', '127.0.0.1', '--port', String(port), '--reverse', ...users];
   const child = spawn(chiselBinary, [...args, '--keyfile', keyfile, '--keepalive', '2s'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  onSpawn?.(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const output = { text: '' };
   const fingerprint = await waitForListening(child, output);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     port,
     fingerprint,

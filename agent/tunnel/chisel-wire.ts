@@ -78,3 +78,34 @@ export function parseTarget(value: string): TunnelTarget | undefined {
   if (port < 1 || port > 65535) return undefined;
   return { host: match[1].replace(/^\[(.*)\]$/, '$1'), port };
 }
+
+const wildcardHosts = new Set(['', '0.0.0.0', '::', '[::]']);
+
+/** Two binds of one port conflict unless both name different specific interfaces. */
+function bindsConflict(a: ChiselRemote, b: ChiselRemote): boolean {
+  if (a.remotePort !== b.remotePort) return false;
+  const hostA = a.bindHost ?? '';
+  const hostB = b.bindHost ?? '';
+  return hostA === hostB || wildcardHosts.has(hostA) || wildcardHosts.has(hostB);
+}
+
+/**
+ * Why these remotes cannot be registered together, or undefined. The Go server drops a session whose
+ * config asks for one port twice ("Server cannot listen on R:…") and refuses every retry, so a client
+ * must refuse such a set up front instead of reconnecting forever.
+ */
+export function remotesProblem(remotes: readonly ChiselRemote[]): string | undefined {
+  for (const [index, remote] of remotes.entries()) {
+    if (!Number.isInteger(remote.remotePort) || remote.remotePort < 1 || remote.remotePort > 65535) {
+      return `remote "${remote.name}" has port ${remote.remotePort}: must be a port number from 1 to 65535`;
+    }
+    const other = remotes.slice(0, index).find((earlier) => bindsConflict(earlier, remote));
+    if (other) {
+      return (
+        `remotes "${other.name}" (${formatRemote(other)}) and "${remote.name}" (${formatRemote(remote)}) ` +
+        `both bind port ${remote.remotePort}: each remote needs its own port (or distinct specific bind hosts)`
+      );
+    }
+  }
+  return undefined;
+}

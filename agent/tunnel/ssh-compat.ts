@@ -5,7 +5,10 @@
  *   restored for the key-exchange hash;
  * - global requests (`config`, `ping`) carry raw payloads and failure replies carry raw error text;
  * - the server opens channels of the custom type `chisel` with raw `host:port` data;
- * - the server's `ping` must be answered with `pong`.
+ * - the server's `ping` must be answered with `pong`;
+ * - ssh2's Channel never completes a write once the channel is closed (its `_write` returns without
+ *   calling back, so a pipe into it stalls forever) and says nothing when the peer's EOF or CLOSE arrives
+ *   while its readable side is paused; `ChiselChannel` fixes both.
  * See shared/reference/chisel-wire-protocol.md §7.3–7.5.
  */
 import { createRequire } from 'node:module';
@@ -45,12 +48,20 @@ interface ChannelManager {
 
 interface InternalClient {
   _protocol: InternalProtocol | undefined;
-  _callbacks: ((hadError: boolean, data?: Buffer | null) => void)[];
+  /** ssh2 calls these with `true` for a failure reply and with an Error when the connection closed first. */
+  _callbacks: ((hadError: boolean | Error, data?: Buffer | null) => void)[];
   _chanMgr: ChannelManager;
 }
 
+interface ChannelSides {
+  incoming: { state: string };
+  outgoing: { state: string };
+}
+
+type ChannelConstructor = new (client: unknown, info: unknown) => ClientChannel & ChannelSides;
+
 interface ChannelModule {
-  Channel: new (client: unknown, info: unknown) => ClientChannel;
+  Channel: ChannelConstructor;
   MAX_WINDOW: number;
   PACKET_SIZE: number;
 }
@@ -205,20 +216,30 @@ export function encodeGlobalRequest(name: string, payload: Buffer = Buffer.alloc
   return Buffer.concat([head, payload]);
 }
 
-/** Sends a want-reply global request; the callback gets the failure text (chisel puts it in the payload). */
+/** The outcome of a want-reply global request. */
+export type GlobalReply =
+  | { kind: 'success'; data: Buffer | undefined }
+  /** The peer answered REQUEST_FAILURE; chisel puts its error text in the payload. */
+  | { kind: 'failure'; message: string }
+  /** The connection closed before any reply came. */
+  | { kind: 'disconnected' };
+
+/** Sends a want-reply global request and reports how it was answered. */
 export function sendGlobalRequest(
   client: Client,
   name: string,
   payload: Buffer | undefined,
-  onReply: (failure: string | undefined, data: Buffer | undefined) => void,
+  onReply: (reply: GlobalReply) => void,
 ): void {
   const proto = protocolOf(client);
   internals(client)._callbacks.push((hadError, data) => {
     const hook = hooks.get(proto);
     const failure = hook?.lastFailure;
     if (hook) hook.lastFailure = undefined;
-    if (hadError) onReply(failure && failure.length > 0 ? failure.toString('utf8') : 'request failed', undefined);
-    else onReply(undefined, data ?? undefined);
+    if (hadError instanceof Error) onReply({ kind: 'disconnected' });
+    else if (hadError)
+      onReply({ kind: 'failure', message: failure?.length ? failure.toString('utf8') : 'request failed' });
+    else onReply({ kind: 'success', data: data ?? undefined });
   });
   const body = encodeGlobalRequest(name, payload);
   const writer = proto._packetRW.write;
@@ -228,12 +249,48 @@ export function sendGlobalRequest(
   sendPacket(proto, writer.finalize(packet));
 }
 
+/**
+ * The events a ChiselChannel adds: `remoteEnd` fires as soon as the peer's EOF or CLOSE arrives (or the
+ * connection dies), even while data is still buffered unread; `'end'` only follows once that is consumed.
+ */
+export const remoteEndEvent = 'remoteEnd';
+
+let chiselChannelClass: ChannelConstructor | undefined;
+
+/** ssh2's Channel with the two lifecycle gaps closed (see the header comment). */
+function chiselChannel(): ChannelConstructor {
+  if (chiselChannelClass) return chiselChannelClass;
+  const { Channel } = channelModule();
+  chiselChannelClass = class ChiselChannel extends Channel {
+    override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+      if (chunk === null) this.emit(remoteEndEvent);
+      return super.push(chunk, encoding);
+    }
+
+    override _write(data: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+      if (this.outgoing.state !== 'open') {
+        callback(new Error(`write to a ${this.outgoing.state} channel`));
+        return;
+      }
+      super._write(data, encoding, callback);
+    }
+  };
+  return chiselChannelClass;
+}
+
+/** Whether the channel can still carry data in either direction. */
+export function channelClosed(channel: ClientChannel): boolean {
+  const sides = channel as unknown as ChannelSides;
+  return sides.incoming.state === 'closed' || sides.outgoing.state === 'closing' || sides.outgoing.state === 'closed';
+}
+
 /** Confirms a `chisel` channel open; undefined when no local channel id is free. */
 export function acceptChiselChannel(client: Client, open: ChiselChannelOpen): ClientChannel | undefined {
   const inner = internals(client);
   const id = inner._chanMgr.add();
   if (id === -1) return undefined;
-  const { Channel, MAX_WINDOW, PACKET_SIZE } = channelModule();
+  const { MAX_WINDOW, PACKET_SIZE } = channelModule();
+  const Channel = chiselChannel();
   const channel = new Channel(client, {
     type: 'chisel',
     incoming: { id, window: MAX_WINDOW, packetSize: PACKET_SIZE, state: 'open' },

@@ -10,7 +10,7 @@ import { TransportError, type ControlPlaneTransport } from '../controlplane/tran
 import type { Logger } from '../logging/logger';
 import type { AgentMetrics } from '../metrics/agent-metrics';
 import { ChiselClient, type ChiselClientOptions, type TunnelStatus as ClientStatus } from './chisel-client';
-import { targetKey, type ChiselRemote, type TunnelTarget } from './chisel-wire';
+import { remotesProblem, targetKey, type ChiselRemote, type TunnelTarget } from './chisel-wire';
 import type { SkippedForward, TunnelForward } from './forwards';
 
 export type TunnelManagerState =
@@ -318,6 +318,8 @@ export class TunnelManager {
       return [{ name: forward.name, remotePort, bindHost: this.#options.remoteBindHost, target: forward.target }];
     });
     if (remotes.length === 0) return 'the control plane has not allocated a remote port for any forward';
+    const conflict = remotesProblem(remotes);
+    if (conflict) return `the control plane allocated conflicting ports: ${conflict}`;
     const key = JSON.stringify([reply.tunnel_server_addr, reply.server_fingerprint, auth, remotes]);
     return { serverAddr: reply.tunnel_server_addr, fingerprint: reply.server_fingerprint, auth, remotes, key };
   }

@@ -41,7 +41,10 @@ export function connectRaw(url: string, username = '', password = ''): Promise<R
     closed,
     request: (name, payload) =>
       new Promise((resolve) => {
-        sendGlobalRequest(client, name, payload, (failure, data) => resolve({ failure, data }));
+        sendGlobalRequest(client, name, payload, (reply) => {
+          if (reply.kind === 'success') resolve({ failure: undefined, data: reply.data });
+          else resolve({ failure: reply.kind === 'failure' ? reply.message : 'disconnected', data: undefined });
+        });
       }),
     goSilent: () => {
       silent = true;
