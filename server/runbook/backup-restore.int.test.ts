@@ -109,7 +109,7 @@ describe('backup and restore as the restricted agent', () => {
     const result = await applyRestore(f.agent, backup.yaml, alice, { agentNamespace });
     expect(result.objects.find((p) => p.name === 'web')?.action).toBe('create');
     expect(result.message).toMatch(
-      /^alice \(admin\) restored a backup of \d+ objects \(1 created, 0 updated, \d+ unchanged, 1 skipped\): ok$/,
+      /^alice \(admin\) restored a backup of \d+ objects \(1 created, 0 updated, \d+ unchanged, 1 skipped\) — created Deployment [-\w]+\/web; skipped Secret pipeops-system\/pipeops-agent-secrets: ok$/,
     );
     const restored = await readDeployment(f, 'web');
     expect(restored.spec).toEqual(original.spec);
