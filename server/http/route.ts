@@ -1,8 +1,8 @@
 import 'server-only';
 import type { NextRequest } from 'next/server';
 import { z } from 'zod';
-import { isReadOnly } from '@/server/auth/auth-config';
 import { dashboardLogger } from '@/server/auth/logger';
+import { assertWritable } from '@/server/auth/read-only';
 import { hasRole, type Role, type SessionUser } from '@/server/auth/roles';
 import { currentSessionUser } from '@/server/auth/session';
 import { ApiError, forbidden, fromZodError, internalError, unauthorized } from './api-error';
@@ -129,12 +129,7 @@ function authorize(req: Request, user: SessionUser | null, role: Role): SessionU
   }
   if (!safeMethods.has(req.method.toUpperCase())) {
     assertSameOrigin(req);
-    if (isReadOnly()) {
-      throw forbidden(
-        'the dashboard is read-only (PIPEOPS_DASHBOARD_READ_ONLY=true): changes are disabled',
-        'read_only',
-      );
-    }
+    assertWritable();
   }
   return user;
 }

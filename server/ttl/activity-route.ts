@@ -1,6 +1,7 @@
 import 'server-only';
 import type { NextRequest } from 'next/server';
 import { dashboardLogger } from '@/server/auth/logger';
+import { assertWritable } from '@/server/auth/read-only';
 import { workloadParamsSchema } from '@/server/dashboard/runbook-api';
 import { ApiError, fromZodError, internalError, unauthorized } from '@/server/http/api-error';
 import { withRole, type NextRouteHandler } from '@/server/http/route';
@@ -34,6 +35,7 @@ async function tokenBody(req: NextRequest): Promise<{ source?: string }> {
 /** Tools with `Authorization: Bearer <PIPEOPS_ACTIVITY_TOKEN>`: no session, no cookie, so no CSRF check. */
 async function tokenPost(req: NextRequest, bearer: string, rawParams: unknown): Promise<Response> {
   if (!tokenMatches(bearer, activityToken())) throw unauthorized('invalid activity token');
+  assertWritable();
   const params = workloadParamsSchema.safeParse(rawParams);
   if (!params.success) throw fromZodError(params.error, 'path parameters', rawParams);
   const body = await tokenBody(req);
