@@ -170,7 +170,7 @@ describe('backup and restore as the restricted agent', () => {
 
   it('refuses input over 1 MiB', async () => {
     const error = await rejection(previewRestore(f.agent, `# ${'x'.repeat(1024 * 1024)}`));
-    expect(error).toMatchObject({ status: 400, message: 'the backup is 1.00 MiB; the limit is 1 MiB' });
+    expect(error).toMatchObject({ status: 413, message: 'the backup is 1.00 MiB; the limit is 1 MiB' });
   });
 
   it('audits backup and restore on the state ConfigMap', async () => {

@@ -81,7 +81,7 @@ afterAll(async () => {
 });
 
 describe('restore refuses every escalation path of finding 1 and creates nothing', () => {
-  const cases = (): [string, KubernetesObject, string][] => [
+  const cases = (ns: string): [string, KubernetesObject, string][] => [
     [
       'a Deployment in kube-system',
       managed('kube-system', 'evil-system'),
@@ -89,19 +89,19 @@ describe('restore refuses every escalation path of finding 1 and creates nothing
     ],
     [
       'a privileged container',
-      managed(f.namespace, 'evil-privileged', {}, { securityContext: { privileged: true } }),
+      managed(ns, 'evil-privileged', {}, { securityContext: { privileged: true } }),
       'privileged is true',
     ],
     [
       'a hostPath volume of /',
-      managed(f.namespace, 'evil-hostpath', { volumes: [{ name: 'root', hostPath: { path: '/' } }] }),
+      managed(ns, 'evil-hostpath', { volumes: [{ name: 'root', hostPath: { path: '/' } }] }),
       'is a hostPath volume',
     ],
-    ['hostNetwork', managed(f.namespace, 'evil-hostnet', { hostNetwork: true }), 'hostNetwork is true'],
-    ['hostPID', managed(f.namespace, 'evil-hostpid', { hostPID: true }), 'hostPID is true'],
+    ['hostNetwork', managed(ns, 'evil-hostnet', { hostNetwork: true }), 'hostNetwork is true'],
+    ['hostPID', managed(ns, 'evil-hostpid', { hostPID: true }), 'hostPID is true'],
     [
       'SYS_ADMIN',
-      managed(f.namespace, 'evil-sysadmin', {}, { securityContext: { capabilities: { add: ['SYS_ADMIN'] } } }),
+      managed(ns, 'evil-sysadmin', {}, { securityContext: { capabilities: { add: ['SYS_ADMIN'] } } }),
       'capabilities.add has SYS_ADMIN',
     ],
     [
@@ -128,7 +128,7 @@ describe('restore refuses every escalation path of finding 1 and creates nothing
       {
         apiVersion: 'v1',
         kind: 'Secret',
-        metadata: { name: 'evil-opaque', namespace: f.namespace },
+        metadata: { name: 'evil-opaque', namespace: ns },
         stringData: { a: 'b' },
       } as KubernetesObject,
       "only the agent's own Secret",
@@ -145,8 +145,8 @@ describe('restore refuses every escalation path of finding 1 and creates nothing
     ],
   ];
 
-  it.each(cases().map(([what], i) => [what, i]))('%s', async (_, i) => {
-    const [, object, rule] = cases()[i as number] ?? [];
+  it.each(cases('placeholder').map(([what], i) => [what, i]))('%s', async (_, i) => {
+    const [, object, rule] = cases(f.namespace)[i as number] ?? [];
     if (!object || !rule) throw new Error('no case');
     const error = await rejection(applyRestore(f.agent, stringify(object), alice, { agentNamespace }));
     expect(error.status).toBe(422);
