@@ -157,3 +157,28 @@ describe('withRole / withSession', () => {
     expect([response.status, await response.text()]).toEqual([202, 'text']);
   });
 });
+
+describe('refused attempts are audited', () => {
+  it('writes a JSON audit line for 401, 403, CSRF and read-only refusals, with the socket address', async () => {
+    const { dashboardLogger } = await import('@/server/auth/logger');
+    const warn = vi.spyOn(dashboardLogger(), 'warn').mockImplementation(() => undefined);
+    try {
+      const peer = { 'x-pipeops-peer-address': '192.0.2.9' };
+      await call(scaleRoute(null), post({ replicas: 1 }, peer));
+      await call(scaleRoute(viewer), post({ replicas: 1 }, peer));
+      await call(scaleRoute(admin), post({ replicas: 1 }, { ...peer, origin: 'https://evil.example' }));
+      vi.stubEnv('PIPEOPS_DASHBOARD_READ_ONLY', 'true');
+      await call(scaleRoute(admin), post({ replicas: 1 }, peer));
+      const audits = warn.mock.calls.map(([fields]) => (fields as { audit: Record<string, unknown> }).audit);
+      expect(audits.map((a) => [a.status, a.code, a.address])).toEqual([
+        [401, 'unauthorized', '192.0.2.9'],
+        [403, 'forbidden', '192.0.2.9'],
+        [403, 'csrf', '192.0.2.9'],
+        [403, 'read_only', '192.0.2.9'],
+      ]);
+      expect(audits[1]).toMatchObject({ action: 'refused', method: 'POST', actor: { name: 'victor', role: 'viewer' } });
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});

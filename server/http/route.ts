@@ -6,6 +6,7 @@ import { assertWritable } from '@/server/auth/read-only';
 import { hasRole, type Role, type SessionUser } from '@/server/auth/roles';
 import { currentSessionUser } from '@/server/auth/session';
 import { ApiError, forbidden, fromZodError, internalError, unauthorized } from './api-error';
+import { auditRefusal } from './refusal-audit';
 
 type RawParams = Record<string, string | string[] | undefined>;
 
@@ -149,11 +150,14 @@ export function createRouteWrappers(lookup: SessionLookup): {
     schemas?: S,
   ): NextRouteHandler {
     return async (req, context) => {
+      let session: SessionUser | null = null;
       try {
-        const user = authorize(req, await lookup(), role);
+        session = await lookup();
+        const user = authorize(req, session, role);
         const inputs = await parseInputs(req, (await context?.params) ?? {}, schemas ?? ({} as S));
         return toResponse(await handler({ req, user, ...inputs }));
       } catch (error) {
+        auditRefusal(req, error, session);
         return errorResponse(error, req);
       }
     };

@@ -4,6 +4,7 @@ import { dashboardLogger } from '@/server/auth/logger';
 import { assertWritable } from '@/server/auth/read-only';
 import { workloadParamsSchema } from '@/server/dashboard/runbook-api';
 import { ApiError, fromZodError, internalError, unauthorized } from '@/server/http/api-error';
+import { auditRefusal } from '@/server/http/refusal-audit';
 import { withRole, type NextRouteHandler } from '@/server/http/route';
 import { kubeConfig } from '@/server/kubernetes/client';
 import { activityBodySchema, activityToken, bearerOf, recordActivity, tokenMatches } from './activity';
@@ -51,6 +52,8 @@ export const activityPost: NextRouteHandler = async (req, context) => {
     if (bearer === undefined) return await sessionPost(req, context);
     return await tokenPost(req, bearer, await context.params);
   } catch (error) {
+    // The session path audits its own refusals in the route wrapper.
+    if (bearer !== undefined) auditRefusal(req, error);
     if (error instanceof ApiError) return error.toResponse();
     dashboardLogger().error({ err: error, path: new URL(req.url).pathname }, 'activity API failed');
     return internalError().toResponse();
