@@ -111,3 +111,33 @@ test('a body over the restore limit is refused with 413 naming the limit', async
   expect((await errorOf(response)).message).toMatch(/limit/);
   await page.request.dispose();
 });
+
+test('security headers on every page and API response (frame-ancestors, X-Frame-Options, nosniff, referrer)', async ({
+  request,
+}) => {
+  for (const path of ['/login', '/dashboard', '/health', '/api/dashboard']) {
+    const response = await request.get(path, { maxRedirects: 0 });
+    const headers = response.headers();
+    expect(headers['content-security-policy'], path).toContain("frame-ancestors 'none'");
+    expect(headers['x-frame-options'], path).toBe('DENY');
+    expect(headers['x-content-type-options'], path).toBe('nosniff');
+    expect(headers['referrer-policy'], path).toBe('same-origin');
+  }
+});
+
+test('a new X-Forwarded-For per attempt gives no extra password guesses (finding 4)', async () => {
+  const context = await playwrightRequest.newContext({ baseURL: e2eBaseUrl });
+  const attempt = async (i: number): Promise<string | null> => {
+    const { csrfToken } = (await (await context.get('/api/auth/csrf')).json()) as { csrfToken: string };
+    const response = await context.post('/api/auth/callback/credentials', {
+      headers: { Origin: e2eBaseUrl, 'X-Forwarded-For': `198.51.100.${i}` },
+      form: { username: 'guess-target', password: `guess-${i}`, csrfToken, json: 'true' },
+      maxRedirects: 0,
+    });
+    const { url } = (await response.json()) as { url: string };
+    return new URL(url).searchParams.get('error');
+  };
+  for (let i = 0; i < 5; i += 1) await attempt(i);
+  expect(await attempt(6)).toMatch(/^Too many failed sign-in attempts: try again in \d+ s$/);
+  await context.dispose();
+});
