@@ -179,6 +179,60 @@ describe('refused attempts are audited', () => {
       expect(audits[1]).toMatchObject({ action: 'refused', method: 'POST', actor: { name: 'victor', role: 'viewer' } });
     } finally {
       warn.mockRestore();
+      vi.unstubAllEnvs();
     }
+  });
+});
+
+describe('request bodies are bounded before they are read', () => {
+  const { withRole } = createRouteWrappers(async () => admin);
+  const restart = withRole('admin', () => ({ ok: true }));
+
+  function streamOf(bytes: number, chunk = 64 * 1024): ReadableStream<Uint8Array> {
+    let sent = 0;
+    return new ReadableStream({
+      pull(controller) {
+        if (sent >= bytes) return controller.close();
+        const size = Math.min(chunk, bytes - sent);
+        sent += size;
+        controller.enqueue(new Uint8Array(size).fill(32));
+      },
+    });
+  }
+
+  function streamed(bytes: number, headers: Record<string, string> = {}): NextRequest {
+    return new NextRequest('http://127.0.0.1:8443/api/workloads/web/restart', {
+      method: 'POST',
+      headers: {
+        host: '127.0.0.1:8443',
+        origin: 'http://127.0.0.1:8443',
+        'content-type': 'application/json',
+        ...headers,
+      },
+      body: streamOf(bytes),
+      duplex: 'half',
+    } as ConstructorParameters<typeof NextRequest>[1]);
+  }
+
+  it('a route without a body refuses one (finding 7: restart acted on a 50 MB body)', async () => {
+    const response = await call(restart, post({ replicas: 3 }));
+    expect(response.status).toBe(400);
+    expect(response.json).toMatchObject({
+      error: { message: 'this endpoint takes no request body (send none, or {})' },
+    });
+    expect((await call(restart, post({}))).status).toBe(200);
+    expect((await call(restart, post(''))).status).toBe(200);
+  });
+
+  it('a declared Content-Length over the limit is refused with 413 before reading', async () => {
+    const response = await call(restart, streamed(50 * 1024 * 1024, { 'content-length': String(50 * 1024 * 1024) }));
+    expect(response.status).toBe(413);
+  });
+
+  it('a chunked body is cut off once it passes the limit', async () => {
+    const route = withRole('admin', ({ body }) => body, { body: z.object({}).passthrough() });
+    const response = await call(route, streamed(50 * 1024 * 1024));
+    expect(response.status).toBe(413);
+    expect(response.json).toMatchObject({ error: { message: 'request body is larger than 64 KiB' } });
   });
 });

@@ -81,11 +81,37 @@ function parseWith(schema: z.ZodType, input: unknown, where: string): unknown {
   return result.data;
 }
 
-async function readJsonBody(req: Request, limit: number): Promise<unknown> {
-  const text = await req.text();
-  if (Buffer.byteLength(text) > limit) {
-    throw new ApiError(413, 'payload_too_large', `request body is larger than ${Math.floor(limit / 1024)} KiB`);
+function tooLarge(limit: number): ApiError {
+  const size = limit >= 1024 ? `${Math.floor(limit / 1024)} KiB` : `${limit} bytes`;
+  return new ApiError(413, 'payload_too_large', `request body is larger than ${size}`);
+}
+
+/**
+ * Reads at most `limit` bytes: a declared Content-Length over it is refused before reading, and a
+ * chunked or lying body is cut off (and the stream cancelled) as soon as it passes the limit.
+ */
+export async function readBodyText(req: Request, limit: number): Promise<string> {
+  const declared = Number(req.headers.get('content-length') ?? '0');
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  if (!req.body) return '';
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
   }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJsonBody(req: Request, limit: number): Promise<unknown> {
+  const text = await readBodyText(req, limit);
   if (text.trim() === '') return {};
   if (!req.headers.get('content-type')?.toLowerCase().includes('application/json')) {
     throw new ApiError(415, 'unsupported_media_type', 'request body must be JSON (Content-Type: application/json)');
@@ -94,6 +120,17 @@ async function readJsonBody(req: Request, limit: number): Promise<unknown> {
     return JSON.parse(text) as unknown;
   } catch {
     throw new ApiError(400, 'invalid_request', 'request body is not valid JSON');
+  }
+}
+
+// A route without a body schema takes none; an empty JSON object is what generic clients send.
+const noBodyLimit = 16;
+
+async function refuseBody(req: Request): Promise<void> {
+  if (safeMethods.has(req.method.toUpperCase())) return;
+  const text = (await readBodyText(req, noBodyLimit)).trim();
+  if (text !== '' && text !== '{}') {
+    throw new ApiError(400, 'invalid_request', 'this endpoint takes no request body (send none, or {})');
   }
 }
 
@@ -106,6 +143,7 @@ async function parseInputs<S extends RouteSchemas>(
   const params = schemas.params ? parseWith(schemas.params, rawParams, 'path parameters') : rawParams;
   const query = schemas.query ? parseWith(schemas.query, rawQuery, 'query') : rawQuery;
   const limit = schemas.maxBodyBytes ?? maxBodyBytes;
+  if (!schemas.body) await refuseBody(req);
   const body = schemas.body ? parseWith(schemas.body, await readJsonBody(req, limit), 'request body') : undefined;
   return { body, query, params } as Pick<RouteContext<S>, 'body' | 'query' | 'params'>;
 }

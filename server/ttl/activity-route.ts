@@ -5,7 +5,7 @@ import { assertWritable } from '@/server/auth/read-only';
 import { workloadParamsSchema } from '@/server/dashboard/runbook-api';
 import { ApiError, fromZodError, internalError, unauthorized } from '@/server/http/api-error';
 import { auditRefusal } from '@/server/http/refusal-audit';
-import { withRole, type NextRouteHandler } from '@/server/http/route';
+import { readBodyText, withRole, type NextRouteHandler } from '@/server/http/route';
 import { kubeConfig } from '@/server/kubernetes/client';
 import { activityBodySchema, activityToken, bearerOf, recordActivity, tokenMatches } from './activity';
 
@@ -19,9 +19,7 @@ const sessionPost = withRole(
 );
 
 async function tokenBody(req: NextRequest): Promise<{ source?: string }> {
-  const text = await req.text();
-  if (Buffer.byteLength(text) > maxBodyBytes)
-    throw new ApiError(413, 'payload_too_large', 'request body is larger than 4 KiB');
+  const text = await readBodyText(req, maxBodyBytes);
   let raw: unknown = {};
   try {
     raw = text.trim() === '' ? {} : (JSON.parse(text) as unknown);
