@@ -90,7 +90,7 @@ describe('withRole / withSession', () => {
       json: {
         error: {
           code: 'csrf',
-          message: 'cross-site request refused: Origin https://evil.example does not match host 127.0.0.1:8443',
+          message: 'cross-site request refused: Origin https://evil.example does not match http://127.0.0.1:8443',
         },
       },
     });
@@ -107,15 +107,42 @@ describe('withRole / withSession', () => {
     });
   });
 
-  it('checks Origin against X-Forwarded-Host behind an ingress (default ports ignored)', async () => {
+  it('behind a trusted proxy: Origin against X-Forwarded-Proto/Host (default ports ignored)', async () => {
+    vi.stubEnv('PIPEOPS_TRUSTED_PROXIES', '10.0.0.0/8');
     const headers = {
       origin: 'https://ops.example.com',
       host: '10.0.0.7:3000',
       'x-forwarded-host': 'ops.example.com:443',
+      'x-forwarded-proto': 'https',
+      'x-pipeops-peer-address': '10.0.0.1',
     };
     expect((await call(scaleRoute(admin), post({ replicas: 1 }, headers))).status).toBe(200);
     const spoofed = { ...headers, 'x-forwarded-host': 'other.example.com' };
     expect((await call(scaleRoute(admin), post({ replicas: 1 }, spoofed))).status).toBe(403);
+  });
+
+  it('X-Forwarded-Host from an untrusted peer is ignored; scheme and port must match too (finding 7)', async () => {
+    const forged = {
+      origin: 'https://attacker.example',
+      host: '127.0.0.1:8443',
+      'x-forwarded-host': 'attacker.example',
+      'x-forwarded-proto': 'https',
+      'x-pipeops-peer-address': '192.0.2.1',
+    };
+    expect((await call(scaleRoute(admin), post({ replicas: 1 }, forged))).status).toBe(403);
+    expect((await call(scaleRoute(admin), post({ replicas: 1 }, { origin: 'https://127.0.0.1:8443' }))).status).toBe(
+      403,
+    );
+    expect((await call(scaleRoute(admin), post({ replicas: 1 }, { origin: 'http://127.0.0.1:9999' }))).status).toBe(
+      403,
+    );
+  });
+
+  it('NEXTAUTH_URL is an accepted origin next to the direct one', async () => {
+    vi.stubEnv('NEXTAUTH_URL', 'https://ops.example.com/');
+    const headers = { origin: 'https://ops.example.com', host: '10.0.0.7:3000' };
+    expect((await call(scaleRoute(admin), post({ replicas: 1 }, headers))).status).toBe(200);
+    expect((await call(scaleRoute(admin), post({ replicas: 1 }))).status).toBe(200);
   });
 
   it('400 for a bad body, bad JSON or a bad query', async () => {

@@ -6,6 +6,7 @@ import { assertWritable } from '@/server/auth/read-only';
 import { hasRole, type Role, type SessionUser } from '@/server/auth/roles';
 import { currentSessionUser } from '@/server/auth/session';
 import { ApiError, forbidden, fromZodError, internalError, unauthorized } from './api-error';
+import { viaTrustedProxy } from './client-address';
 import { auditRefusal } from './refusal-audit';
 
 type RawParams = Record<string, string | string[] | undefined>;
@@ -44,34 +45,49 @@ function firstValue(header: string | null): string | undefined {
   return header?.split(',')[0]?.trim() || undefined;
 }
 
-function normalizedHost(host: string, protocol: string): string | undefined {
+function originOf(url: string): string | undefined {
   try {
-    return new URL(`${protocol}//${host}`).host;
+    return new URL(url).origin;
   } catch {
     return undefined;
   }
 }
 
 /**
- * CSRF defence for cookie-authenticated mutations: the browser's Origin header must name the host the request
- * was sent to, as seen through the ingress (X-Forwarded-Host) or directly (Host). Browsers always send Origin on
- * cross-site POST/PUT/PATCH/DELETE and a page cannot forge it; a request without one did not come from our page.
+ * The origins this request may come from: the one it was sent to (scheme, host and port; the app
+ * itself speaks plain HTTP, and X-Forwarded-Proto/Host count only from a trusted proxy, see
+ * client-address.ts), and NEXTAUTH_URL's when it is set.
+ */
+export function expectedOrigins(req: Request): string[] {
+  const origins = new Set<string>();
+  const configured = process.env.NEXTAUTH_URL ? originOf(process.env.NEXTAUTH_URL) : undefined;
+  if (configured) origins.add(configured);
+  const trusted = viaTrustedProxy(req.headers);
+  const forwardedHost = trusted ? firstValue(req.headers.get('x-forwarded-host')) : undefined;
+  const host = forwardedHost ?? firstValue(req.headers.get('host'));
+  const proto = (trusted ? firstValue(req.headers.get('x-forwarded-proto')) : undefined) ?? 'http';
+  const direct = host && /^https?$/.test(proto) ? originOf(`${proto}://${host}`) : undefined;
+  if (direct) origins.add(direct);
+  return [...origins];
+}
+
+/**
+ * CSRF defence for cookie-authenticated mutations: the browser's Origin header must be exactly (scheme,
+ * host and port) an origin this request may come from. Browsers always send Origin on cross-site
+ * POST/PUT/PATCH/DELETE and a page cannot forge it; a request without one did not come from our page.
  */
 export function assertSameOrigin(req: Request): void {
   const origin = req.headers.get('origin');
   if (!origin) {
     throw forbidden('missing Origin header: changes are accepted only from the dashboard page in a browser', 'csrf');
   }
-  const host = firstValue(req.headers.get('x-forwarded-host')) ?? firstValue(req.headers.get('host'));
-  let originUrl: URL | undefined;
-  try {
-    originUrl = new URL(origin);
-  } catch {
-    originUrl = undefined;
-  }
-  const expected = host && originUrl ? normalizedHost(host, originUrl.protocol) : undefined;
-  if (!originUrl || !expected || originUrl.host !== expected) {
-    throw forbidden(`cross-site request refused: Origin ${origin} does not match host ${host ?? '(none)'}`, 'csrf');
+  const expected = expectedOrigins(req);
+  const given = originOf(origin);
+  if (!given || !expected.includes(given)) {
+    throw forbidden(
+      `cross-site request refused: Origin ${origin} does not match ${expected.join(' or ') || '(no Host header)'}`,
+      'csrf',
+    );
   }
 }
 
