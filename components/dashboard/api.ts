@@ -69,7 +69,7 @@ export interface RestoreObject {
   kind: string;
   namespace?: string;
   name: string;
-  action: 'create' | 'update' | 'unchanged' | 'skipped';
+  action: 'create' | 'update' | 'unchanged' | 'skipped' | 'refused';
   /** Unified diff of the current object against the restored one. */
   diff: string;
   note?: string;

@@ -79,9 +79,14 @@ function RestoreForm({ gate }: { gate: ActionGate }) {
     ? gate
     : !current
       ? { enabled: false, reason: 'preview the restore first' }
-      : changes === 0
-        ? { enabled: false, reason: 'nothing to change' }
-        : gate;
+      : counts && counts.refused > 0
+        ? {
+            enabled: false,
+            reason: `${counts.refused} refused: a restore only writes what this agent's backup contains`,
+          }
+        : changes === 0
+          ? { enabled: false, reason: 'nothing to change' }
+          : gate;
 
   return (
     <div className="mt-4 space-y-3">

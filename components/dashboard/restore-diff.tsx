@@ -6,6 +6,7 @@ const actionTones: Record<RestoreObject['action'], Tone> = {
   update: 'warn',
   unchanged: 'neutral',
   skipped: 'neutral',
+  refused: 'bad',
 };
 
 function lineClass(line: string): string {
@@ -30,7 +31,7 @@ function Diff({ diff }: { diff: string }) {
 }
 
 export function summarize(objects: RestoreObject[]): Record<RestoreObject['action'], number> {
-  const counts = { create: 0, update: 0, unchanged: 0, skipped: 0 };
+  const counts = { create: 0, update: 0, unchanged: 0, skipped: 0, refused: 0 };
   for (const object of objects) counts[object.action] += 1;
   return counts;
 }
@@ -41,7 +42,7 @@ export function RestoreObjects({ objects, label }: { objects: RestoreObject[]; l
     <div aria-label={label} role="region" className="mt-3">
       <p className="text-sm font-medium">
         {label}: {counts.create} to create, {counts.update} to update, {counts.unchanged} unchanged, {counts.skipped}{' '}
-        skipped
+        skipped{counts.refused > 0 ? `, ${counts.refused} refused` : ''}
       </p>
       <ul className="mt-2 space-y-2">
         {objects.map((object) => (
@@ -60,7 +61,7 @@ export function RestoreObjects({ objects, label }: { objects: RestoreObject[]; l
               </summary>
               {object.diff ? (
                 <Diff diff={object.diff} />
-              ) : (
+              ) : object.action === 'refused' ? null : (
                 <p className="mt-1 text-xs text-zinc-500">No differences.</p>
               )}
             </details>

@@ -40,7 +40,14 @@ function cookiesOf(res: FakeResponse): Record<string, { value: string; attribute
 }
 
 type Headers = Record<string, string>;
-const portForward: Headers = { host: '127.0.0.1:43210', 'x-forwarded-proto': 'http', 'x-forwarded-for': '127.0.0.1' };
+// What Next passes on through kubectl port-forward: the socket peer (stamped by the agent host) and the
+// X-Forwarded-* headers Next fills in when no proxy did.
+const portForward: Headers = {
+  host: '127.0.0.1:43210',
+  'x-forwarded-proto': 'http',
+  'x-forwarded-for': '127.0.0.1',
+  'x-pipeops-peer-address': '127.0.0.1',
+};
 
 interface InternalRequest {
   method: string;
@@ -111,7 +118,7 @@ describe('Credentials provider through next-auth (real authorize path)', () => {
   });
 
   it('rejects a wrong password and an unknown user with the same message', async () => {
-    const headers = { ...portForward, 'x-forwarded-for': '192.0.2.1' };
+    const headers = { ...portForward, 'x-pipeops-peer-address': '192.0.2.1' };
     const wrong = await signIn('alice', 'nope', headers);
     const unknown = await signIn('mallory', 'nope', headers);
     for (const attempt of [wrong, unknown]) {
@@ -122,7 +129,7 @@ describe('Credentials provider through next-auth (real authorize path)', () => {
   });
 
   it('locks out a username+address after 5 failures with a clear message', async () => {
-    const headers = { ...portForward, 'x-forwarded-for': '192.0.2.50' };
+    const headers = { ...portForward, 'x-pipeops-peer-address': '192.0.2.50' };
     for (let i = 0; i < 4; i += 1) await signIn('victor', 'wrong', headers);
     const fifth = await signIn('victor', 'wrong', headers);
     expect(new URL(fifth.url).searchParams.get('error')).toBe(
@@ -130,8 +137,24 @@ describe('Credentials provider through next-auth (real authorize path)', () => {
     );
     const locked = await signIn('victor', 'victor-pw', headers);
     expect(new URL(locked.url).searchParams.get('error')).toBe('Too many failed sign-in attempts: try again in 30 s');
-    const elsewhere = await signIn('victor', 'victor-pw', { ...headers, 'x-forwarded-for': '192.0.2.51' });
+    const elsewhere = await signIn('victor', 'victor-pw', { ...headers, 'x-pipeops-peer-address': '192.0.2.51' });
     expect(elsewhere.res.statusCode).toBe(200);
+  });
+
+  it('a new X-Forwarded-For per attempt gives no extra guesses (finding 4): the socket address counts', async () => {
+    const headers = { ...portForward, 'x-pipeops-peer-address': '192.0.2.60' };
+    for (let i = 0; i < 5; i += 1) await signIn('alice', 'wrong', { ...headers, 'x-forwarded-for': `198.51.100.${i}` });
+    const locked = await signIn('alice', 'alice-pw', { ...headers, 'x-forwarded-for': '198.51.100.99' });
+    expect(new URL(locked.url).searchParams.get('error')).toMatch(/^Too many failed sign-in attempts/);
+  });
+
+  it('limits one address across usernames', async () => {
+    const headers = { ...portForward, 'x-pipeops-peer-address': '192.0.2.61' };
+    for (let i = 0; i < 20; i += 1) await signIn(`spray-${i}`, 'wrong', headers);
+    const locked = await signIn('alice', 'alice-pw', headers);
+    expect(new URL(locked.url).searchParams.get('error')).toMatch(/^Too many failed sign-in attempts/);
+    const other = await signIn('alice', 'alice-pw', { ...headers, 'x-pipeops-peer-address': '192.0.2.62' });
+    expect(other.res.statusCode).toBe(200);
   });
 
   it('redirects only to the same origin', () => {

@@ -2,7 +2,8 @@ import 'server-only';
 import type { User } from 'next-auth';
 import { z } from 'zod';
 import type { Logger } from '@/agent/logging/logger';
-import { describeWait, LoginLimiter } from './login-limiter';
+import { clientAddress } from '@/server/http/client-address';
+import { describeWait, type LoginLimits } from './login-limiter';
 import { defaultScryptParams, spendPasswordTime, verifyPassword, type ScryptParams } from './password';
 import type { UserStore, UsersSnapshot } from './user-store';
 
@@ -20,19 +21,8 @@ const credentialsSchema = z.object({
 
 export interface AuthorizeDeps {
   store: Pick<UserStore, 'snapshot'>;
-  limiter: LoginLimiter;
+  limiter: LoginLimits;
   log: Pick<Logger, 'info' | 'warn'>;
-}
-
-/**
- * The client address as the nearest proxy saw it: the last X-Forwarded-For entry is appended by the ingress
- * (or set by Next from the socket), while earlier entries are whatever the client claimed.
- */
-export function clientAddress(headers: Record<string, unknown> | undefined): string {
-  const forwarded = headers?.['x-forwarded-for'];
-  const last = typeof forwarded === 'string' ? forwarded.split(',').at(-1)?.trim() : undefined;
-  const real = headers?.['x-real-ip'];
-  return last || (typeof real === 'string' && real) || 'unknown';
 }
 
 function unavailableMessage(snapshot: UsersSnapshot): string {
@@ -66,15 +56,14 @@ export async function authorizeLogin(
   if (!parsed.success) throw new LoginError('Enter a username and a password');
   const { username, password } = parsed.data;
   const address = clientAddress(headers);
-  const key = `${username.toLowerCase()}\n${address}`;
-  const limit = deps.limiter.check(key);
+  const limit = deps.limiter.check(username, address);
   if (!limit.allowed) {
     throw new LoginError(`Too many failed sign-in attempts: try again in ${describeWait(limit.retryAfterMs)}`);
   }
   const snapshot = deps.store.snapshot();
   if (snapshot.users.size === 0) throw new LoginError(unavailableMessage(snapshot));
   if (!(await checkPassword(snapshot, username, password))) {
-    const after = deps.limiter.recordFailure(key);
+    const after = deps.limiter.recordFailure(username, address);
     deps.log.warn({ username, address }, 'dashboard sign-in failed');
     if (!after.allowed) {
       throw new LoginError(
@@ -83,7 +72,7 @@ export async function authorizeLogin(
     }
     throw new LoginError(invalidCredentialsMessage);
   }
-  deps.limiter.recordSuccess(key);
+  deps.limiter.recordSuccess(username, address);
   const user = snapshot.users.get(username)!;
   deps.log.info({ username, role: user.role, address }, 'dashboard sign-in');
   return { id: user.username, name: user.username, role: user.role };

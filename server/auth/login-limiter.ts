@@ -88,3 +88,44 @@ export function describeWait(ms: number): string {
   const seconds = Math.ceil(ms / 1000);
   return seconds < 120 ? `${seconds} s` : `${Math.ceil(seconds / 60)} min`;
 }
+
+/**
+ * The three limits of a sign-in: username+address (a user mistyping), address across usernames (one
+ * client spraying many accounts) and username across addresses (many clients guessing one account).
+ * An attempt is refused while any of them is locked. Per process and in memory: a restart forgets the
+ * counters, and each replica counts on its own (README, "Security").
+ */
+export class LoginLimits {
+  constructor(
+    readonly pair = new LoginLimiter(),
+    readonly address = new LoginLimiter({ maxFailures: 20 }),
+    readonly user = new LoginLimiter({ maxFailures: 50 }),
+  ) {}
+
+  private keys(username: string, address: string): [LoginLimiter, string][] {
+    const user = username.toLowerCase();
+    return [
+      [this.pair, `${user}\n${address}`],
+      [this.address, address],
+      [this.user, user],
+    ];
+  }
+
+  private longest(decisions: LimitDecision[]): LimitDecision {
+    const waits = decisions.flatMap((d) => (d.allowed ? [] : [d.retryAfterMs]));
+    return waits.length === 0 ? { allowed: true } : { allowed: false, retryAfterMs: Math.max(...waits) };
+  }
+
+  check(username: string, address: string): LimitDecision {
+    return this.longest(this.keys(username, address).map(([limiter, key]) => limiter.check(key)));
+  }
+
+  recordFailure(username: string, address: string): LimitDecision {
+    return this.longest(this.keys(username, address).map(([limiter, key]) => limiter.recordFailure(key)));
+  }
+
+  /** Only the pair is forgiven: a user's own success must not reset a spray from their address. */
+  recordSuccess(username: string, address: string): void {
+    this.pair.recordSuccess(`${username.toLowerCase()}\n${address}`);
+  }
+}

@@ -3,7 +3,7 @@ import type { AuthOptions } from 'next-auth';
 import CredentialsProvider from 'next-auth/providers/credentials';
 import { authConfig, authSecret, type UsersSource } from './auth-config';
 import { authorizeLogin } from './authorize';
-import { LoginLimiter } from './login-limiter';
+import { LoginLimits } from './login-limiter';
 import { dashboardLogger } from './logger';
 import { isRole } from './roles';
 import { UserStore } from './user-store';
@@ -12,7 +12,7 @@ const stateKey = Symbol.for('pipeops.dashboardAuthState');
 interface AuthState {
   sourceKey: string;
   store: UserStore;
-  limiter: LoginLimiter;
+  limiter: LoginLimits;
 }
 type GlobalWithState = typeof globalThis & { [stateKey]?: AuthState };
 
@@ -26,7 +26,7 @@ export function authState(): AuthState {
   store[stateKey] = {
     sourceKey,
     store: new UserStore(source, dashboardLogger()),
-    limiter: current?.limiter ?? new LoginLimiter(),
+    limiter: current?.limiter instanceof LoginLimits ? current.limiter : new LoginLimits(),
   };
   return store[stateKey];
 }

@@ -1,6 +1,7 @@
 import 'server-only';
 import { z } from 'zod';
 import { ApiError } from '@/server/http/api-error';
+import { withoutInternalAddresses } from '@/server/http/internal-addresses';
 import type { SessionUser } from '@/server/auth/roles';
 import { kubeConfig } from '@/server/kubernetes/client';
 import { keepAwake, restartDeployment, scaleDeployment, wakeDeployment } from '@/server/runbook/actions';
@@ -34,13 +35,21 @@ export interface ActionResponse {
   warnings: string[];
 }
 
-/** Runbook failures keep their status and message; everything else propagates to the route wrapper. */
+/**
+ * Runbook failures keep their status and message, minus internal addresses (the Kubernetes client's
+ * errors quote the API server URL); everything else propagates to the route wrapper (a logged 500).
+ */
+export function toApiError(error: unknown): unknown {
+  if (!(error instanceof RunbookError)) return error;
+  const warnings = error.warnings.map(withoutInternalAddresses);
+  return new ApiError(error.status, error.code, withoutInternalAddresses(error.message), warnings);
+}
+
 async function runbook<T>(action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (error) {
-    if (error instanceof RunbookError) throw new ApiError(error.status, error.code, error.message, error.warnings);
-    throw error;
+    throw toApiError(error);
   }
 }
 
@@ -85,7 +94,9 @@ export async function downloadBackup(user: SessionUser): Promise<Response> {
 }
 
 export async function restorePreview(yaml: string): Promise<{ objects: RestorePlanEntry[] }> {
-  return { objects: await runbook(() => previewRestore(kubeConfig(), yaml)) };
+  return {
+    objects: await runbook(() => previewRestore(kubeConfig(), yaml, { agentNamespace: defaultAgentNamespace() })),
+  };
 }
 
 export async function restoreApply(user: SessionUser, yaml: string): Promise<RestoreResult> {

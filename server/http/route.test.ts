@@ -90,7 +90,7 @@ describe('withRole / withSession', () => {
       json: {
         error: {
           code: 'csrf',
-          message: 'cross-site request refused: Origin https://evil.example does not match host 127.0.0.1:8443',
+          message: 'cross-site request refused: Origin https://evil.example does not match http://127.0.0.1:8443',
         },
       },
     });
@@ -107,15 +107,42 @@ describe('withRole / withSession', () => {
     });
   });
 
-  it('checks Origin against X-Forwarded-Host behind an ingress (default ports ignored)', async () => {
+  it('behind a trusted proxy: Origin against X-Forwarded-Proto/Host (default ports ignored)', async () => {
+    vi.stubEnv('PIPEOPS_TRUSTED_PROXIES', '10.0.0.0/8');
     const headers = {
       origin: 'https://ops.example.com',
       host: '10.0.0.7:3000',
       'x-forwarded-host': 'ops.example.com:443',
+      'x-forwarded-proto': 'https',
+      'x-pipeops-peer-address': '10.0.0.1',
     };
     expect((await call(scaleRoute(admin), post({ replicas: 1 }, headers))).status).toBe(200);
     const spoofed = { ...headers, 'x-forwarded-host': 'other.example.com' };
     expect((await call(scaleRoute(admin), post({ replicas: 1 }, spoofed))).status).toBe(403);
+  });
+
+  it('X-Forwarded-Host from an untrusted peer is ignored; scheme and port must match too (finding 7)', async () => {
+    const forged = {
+      origin: 'https://attacker.example',
+      host: '127.0.0.1:8443',
+      'x-forwarded-host': 'attacker.example',
+      'x-forwarded-proto': 'https',
+      'x-pipeops-peer-address': '192.0.2.1',
+    };
+    expect((await call(scaleRoute(admin), post({ replicas: 1 }, forged))).status).toBe(403);
+    expect((await call(scaleRoute(admin), post({ replicas: 1 }, { origin: 'https://127.0.0.1:8443' }))).status).toBe(
+      403,
+    );
+    expect((await call(scaleRoute(admin), post({ replicas: 1 }, { origin: 'http://127.0.0.1:9999' }))).status).toBe(
+      403,
+    );
+  });
+
+  it('NEXTAUTH_URL is an accepted origin next to the direct one', async () => {
+    vi.stubEnv('NEXTAUTH_URL', 'https://ops.example.com/');
+    const headers = { origin: 'https://ops.example.com', host: '10.0.0.7:3000' };
+    expect((await call(scaleRoute(admin), post({ replicas: 1 }, headers))).status).toBe(200);
+    expect((await call(scaleRoute(admin), post({ replicas: 1 }))).status).toBe(200);
   });
 
   it('400 for a bad body, bad JSON or a bad query', async () => {
@@ -155,5 +182,84 @@ describe('withRole / withSession', () => {
     const route = withSession(() => new Response('text', { status: 202 }));
     const response = await route(new NextRequest('http://127.0.0.1:8443/x'), noParams);
     expect([response.status, await response.text()]).toEqual([202, 'text']);
+  });
+});
+
+describe('refused attempts are audited', () => {
+  it('writes a JSON audit line for 401, 403, CSRF and read-only refusals, with the socket address', async () => {
+    const { dashboardLogger } = await import('@/server/auth/logger');
+    const warn = vi.spyOn(dashboardLogger(), 'warn').mockImplementation(() => undefined);
+    try {
+      const peer = { 'x-pipeops-peer-address': '192.0.2.9' };
+      await call(scaleRoute(null), post({ replicas: 1 }, peer));
+      await call(scaleRoute(viewer), post({ replicas: 1 }, peer));
+      await call(scaleRoute(admin), post({ replicas: 1 }, { ...peer, origin: 'https://evil.example' }));
+      vi.stubEnv('PIPEOPS_DASHBOARD_READ_ONLY', 'true');
+      await call(scaleRoute(admin), post({ replicas: 1 }, peer));
+      const audits = warn.mock.calls.map(([fields]) => (fields as { audit: Record<string, unknown> }).audit);
+      expect(audits.map((a) => [a.status, a.code, a.address])).toEqual([
+        [401, 'unauthorized', '192.0.2.9'],
+        [403, 'forbidden', '192.0.2.9'],
+        [403, 'csrf', '192.0.2.9'],
+        [403, 'read_only', '192.0.2.9'],
+      ]);
+      expect(audits[1]).toMatchObject({ action: 'refused', method: 'POST', actor: { name: 'victor', role: 'viewer' } });
+    } finally {
+      warn.mockRestore();
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
+describe('request bodies are bounded before they are read', () => {
+  const { withRole } = createRouteWrappers(async () => admin);
+  const restart = withRole('admin', () => ({ ok: true }));
+
+  function streamOf(bytes: number, chunk = 64 * 1024): ReadableStream<Uint8Array> {
+    let sent = 0;
+    return new ReadableStream({
+      pull(controller) {
+        if (sent >= bytes) return controller.close();
+        const size = Math.min(chunk, bytes - sent);
+        sent += size;
+        controller.enqueue(new Uint8Array(size).fill(32));
+      },
+    });
+  }
+
+  function streamed(bytes: number, headers: Record<string, string> = {}): NextRequest {
+    return new NextRequest('http://127.0.0.1:8443/api/workloads/web/restart', {
+      method: 'POST',
+      headers: {
+        host: '127.0.0.1:8443',
+        origin: 'http://127.0.0.1:8443',
+        'content-type': 'application/json',
+        ...headers,
+      },
+      body: streamOf(bytes),
+      duplex: 'half',
+    } as ConstructorParameters<typeof NextRequest>[1]);
+  }
+
+  it('a route without a body refuses one (finding 7: restart acted on a 50 MB body)', async () => {
+    const response = await call(restart, post({ replicas: 3 }));
+    expect(response.status).toBe(400);
+    expect(response.json).toMatchObject({
+      error: { message: 'this endpoint takes no request body (send none, or {})' },
+    });
+    expect((await call(restart, post({}))).status).toBe(200);
+    expect((await call(restart, post(''))).status).toBe(200);
+  });
+
+  it('a declared Content-Length over the limit is refused with 413 before reading', async () => {
+    const response = await call(restart, streamed(50 * 1024 * 1024, { 'content-length': String(50 * 1024 * 1024) }));
+    expect(response.status).toBe(413);
+  });
+
+  it('a chunked body is cut off once it passes the limit', async () => {
+    const route = withRole('admin', ({ body }) => body, { body: z.object({}).passthrough() });
+    const response = await call(route, streamed(50 * 1024 * 1024));
+    expect(response.status).toBe(413);
+    expect(response.json).toMatchObject({ error: { message: 'request body is larger than 64 KiB' } });
   });
 });

@@ -1,11 +1,13 @@
 import 'server-only';
 import type { NextRequest } from 'next/server';
 import { z } from 'zod';
-import { isReadOnly } from '@/server/auth/auth-config';
 import { dashboardLogger } from '@/server/auth/logger';
+import { assertWritable } from '@/server/auth/read-only';
 import { hasRole, type Role, type SessionUser } from '@/server/auth/roles';
 import { currentSessionUser } from '@/server/auth/session';
 import { ApiError, forbidden, fromZodError, internalError, unauthorized } from './api-error';
+import { viaTrustedProxy } from './client-address';
+import { auditRefusal } from './refusal-audit';
 
 type RawParams = Record<string, string | string[] | undefined>;
 
@@ -43,34 +45,49 @@ function firstValue(header: string | null): string | undefined {
   return header?.split(',')[0]?.trim() || undefined;
 }
 
-function normalizedHost(host: string, protocol: string): string | undefined {
+function originOf(url: string): string | undefined {
   try {
-    return new URL(`${protocol}//${host}`).host;
+    return new URL(url).origin;
   } catch {
     return undefined;
   }
 }
 
 /**
- * CSRF defence for cookie-authenticated mutations: the browser's Origin header must name the host the request
- * was sent to, as seen through the ingress (X-Forwarded-Host) or directly (Host). Browsers always send Origin on
- * cross-site POST/PUT/PATCH/DELETE and a page cannot forge it; a request without one did not come from our page.
+ * The origins this request may come from: the one it was sent to (scheme, host and port; the app
+ * itself speaks plain HTTP, and X-Forwarded-Proto/Host count only from a trusted proxy, see
+ * client-address.ts), and NEXTAUTH_URL's when it is set.
+ */
+export function expectedOrigins(req: Request): string[] {
+  const origins = new Set<string>();
+  const configured = process.env.NEXTAUTH_URL ? originOf(process.env.NEXTAUTH_URL) : undefined;
+  if (configured) origins.add(configured);
+  const trusted = viaTrustedProxy(req.headers);
+  const forwardedHost = trusted ? firstValue(req.headers.get('x-forwarded-host')) : undefined;
+  const host = forwardedHost ?? firstValue(req.headers.get('host'));
+  const proto = (trusted ? firstValue(req.headers.get('x-forwarded-proto')) : undefined) ?? 'http';
+  const direct = host && /^https?$/.test(proto) ? originOf(`${proto}://${host}`) : undefined;
+  if (direct) origins.add(direct);
+  return [...origins];
+}
+
+/**
+ * CSRF defence for cookie-authenticated mutations: the browser's Origin header must be exactly (scheme,
+ * host and port) an origin this request may come from. Browsers always send Origin on cross-site
+ * POST/PUT/PATCH/DELETE and a page cannot forge it; a request without one did not come from our page.
  */
 export function assertSameOrigin(req: Request): void {
   const origin = req.headers.get('origin');
   if (!origin) {
     throw forbidden('missing Origin header: changes are accepted only from the dashboard page in a browser', 'csrf');
   }
-  const host = firstValue(req.headers.get('x-forwarded-host')) ?? firstValue(req.headers.get('host'));
-  let originUrl: URL | undefined;
-  try {
-    originUrl = new URL(origin);
-  } catch {
-    originUrl = undefined;
-  }
-  const expected = host && originUrl ? normalizedHost(host, originUrl.protocol) : undefined;
-  if (!originUrl || !expected || originUrl.host !== expected) {
-    throw forbidden(`cross-site request refused: Origin ${origin} does not match host ${host ?? '(none)'}`, 'csrf');
+  const expected = expectedOrigins(req);
+  const given = originOf(origin);
+  if (!given || !expected.includes(given)) {
+    throw forbidden(
+      `cross-site request refused: Origin ${origin} does not match ${expected.join(' or ') || '(no Host header)'}`,
+      'csrf',
+    );
   }
 }
 
@@ -80,11 +97,37 @@ function parseWith(schema: z.ZodType, input: unknown, where: string): unknown {
   return result.data;
 }
 
-async function readJsonBody(req: Request, limit: number): Promise<unknown> {
-  const text = await req.text();
-  if (Buffer.byteLength(text) > limit) {
-    throw new ApiError(413, 'payload_too_large', `request body is larger than ${Math.floor(limit / 1024)} KiB`);
+function tooLarge(limit: number): ApiError {
+  const size = limit >= 1024 ? `${Math.floor(limit / 1024)} KiB` : `${limit} bytes`;
+  return new ApiError(413, 'payload_too_large', `request body is larger than ${size}`);
+}
+
+/**
+ * Reads at most `limit` bytes: a declared Content-Length over it is refused before reading, and a
+ * chunked or lying body is cut off (and the stream cancelled) as soon as it passes the limit.
+ */
+export async function readBodyText(req: Request, limit: number): Promise<string> {
+  const declared = Number(req.headers.get('content-length') ?? '0');
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  if (!req.body) return '';
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
   }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJsonBody(req: Request, limit: number): Promise<unknown> {
+  const text = await readBodyText(req, limit);
   if (text.trim() === '') return {};
   if (!req.headers.get('content-type')?.toLowerCase().includes('application/json')) {
     throw new ApiError(415, 'unsupported_media_type', 'request body must be JSON (Content-Type: application/json)');
@@ -93,6 +136,17 @@ async function readJsonBody(req: Request, limit: number): Promise<unknown> {
     return JSON.parse(text) as unknown;
   } catch {
     throw new ApiError(400, 'invalid_request', 'request body is not valid JSON');
+  }
+}
+
+// A route without a body schema takes none; an empty JSON object is what generic clients send.
+const noBodyLimit = 16;
+
+async function refuseBody(req: Request): Promise<void> {
+  if (safeMethods.has(req.method.toUpperCase())) return;
+  const text = (await readBodyText(req, noBodyLimit)).trim();
+  if (text !== '' && text !== '{}') {
+    throw new ApiError(400, 'invalid_request', 'this endpoint takes no request body (send none, or {})');
   }
 }
 
@@ -105,6 +159,7 @@ async function parseInputs<S extends RouteSchemas>(
   const params = schemas.params ? parseWith(schemas.params, rawParams, 'path parameters') : rawParams;
   const query = schemas.query ? parseWith(schemas.query, rawQuery, 'query') : rawQuery;
   const limit = schemas.maxBodyBytes ?? maxBodyBytes;
+  if (!schemas.body) await refuseBody(req);
   const body = schemas.body ? parseWith(schemas.body, await readJsonBody(req, limit), 'request body') : undefined;
   return { body, query, params } as Pick<RouteContext<S>, 'body' | 'query' | 'params'>;
 }
@@ -129,12 +184,7 @@ function authorize(req: Request, user: SessionUser | null, role: Role): SessionU
   }
   if (!safeMethods.has(req.method.toUpperCase())) {
     assertSameOrigin(req);
-    if (isReadOnly()) {
-      throw forbidden(
-        'the dashboard is read-only (PIPEOPS_DASHBOARD_READ_ONLY=true): changes are disabled',
-        'read_only',
-      );
-    }
+    assertWritable();
   }
   return user;
 }
@@ -154,11 +204,14 @@ export function createRouteWrappers(lookup: SessionLookup): {
     schemas?: S,
   ): NextRouteHandler {
     return async (req, context) => {
+      let session: SessionUser | null = null;
       try {
-        const user = authorize(req, await lookup(), role);
+        session = await lookup();
+        const user = authorize(req, session, role);
         const inputs = await parseInputs(req, (await context?.params) ?? {}, schemas ?? ({} as S));
         return toResponse(await handler({ req, user, ...inputs }));
       } catch (error) {
+        auditRefusal(req, error, session);
         return errorResponse(error, req);
       }
     };

@@ -33,6 +33,15 @@ export interface AuditRecord {
   ok: boolean;
   /** Why it failed, appended to the message. */
   detail?: string;
+  /** Every object the action touched or refused; in full on the log line (the Event message is capped). */
+  objects?: AuditObject[];
+}
+
+export interface AuditObject {
+  action: string;
+  kind: string;
+  namespace: string;
+  name: string;
 }
 
 export interface AuditEntry {
@@ -96,7 +105,8 @@ export async function writeAudit(
   log: Logger = auditLogger(),
 ): Promise<string | undefined> {
   const message = auditMessage(record);
-  log.info({ audit: { action: record.action, actor: record.actor, target: record.target, ok: record.ok } }, message);
+  const { action, actor, target, ok, objects } = record;
+  log.info({ audit: { action, actor, target, ok, ...(objects ? { objects } : {}) } }, message);
   try {
     await kc.makeApiClient(CoreV1Api).createNamespacedEvent({
       namespace: record.target.namespace,

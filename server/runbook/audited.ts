@@ -1,6 +1,8 @@
 import 'server-only';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '@/agent/logging/logger';
+import { isReadOnly } from '@/server/auth/auth-config';
+import { readOnlyMessage } from '@/server/auth/read-only';
 import { writeAudit, type AuditAction, type AuditRecord } from './audit';
 import { fromKubeError, RunbookError } from './errors';
 import { actorSchema, parseInput, type Actor } from './schemas';
@@ -16,6 +18,8 @@ export interface AuditScope {
   actor: Actor;
   target: AuditRecord['target'];
   summary: string;
+  /** Every object the action created, updated, skipped or refused (restore). */
+  objects?: AuditRecord['objects'];
 }
 
 export interface Audited<T> {
@@ -44,6 +48,8 @@ export async function audited<T>(
 ): Promise<Audited<T>> {
   let value: T;
   try {
+    // Only a backup (a read) runs in read-only mode; every other runbook action is a change.
+    if (scope.action !== 'backup' && isReadOnly()) throw new RunbookError(403, readOnlyMessage, 'read_only');
     value = await work(scope);
   } catch (error) {
     const failure = fromKubeError(error, scope.summary);

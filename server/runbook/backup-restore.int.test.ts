@@ -109,7 +109,7 @@ describe('backup and restore as the restricted agent', () => {
     const result = await applyRestore(f.agent, backup.yaml, alice, { agentNamespace });
     expect(result.objects.find((p) => p.name === 'web')?.action).toBe('create');
     expect(result.message).toMatch(
-      /^alice \(admin\) restored a backup of \d+ objects \(1 created, 0 updated, \d+ unchanged, 1 skipped\): ok$/,
+      /^alice \(admin\) restored a backup of \d+ objects \(1 created, 0 updated, \d+ unchanged, 1 skipped\) — created Deployment [-\w]+\/web; skipped Secret pipeops-system\/pipeops-agent-secrets: ok$/,
     );
     const restored = await readDeployment(f, 'web');
     expect(restored.spec).toEqual(original.spec);
@@ -170,7 +170,7 @@ describe('backup and restore as the restricted agent', () => {
 
   it('refuses input over 1 MiB', async () => {
     const error = await rejection(previewRestore(f.agent, `# ${'x'.repeat(1024 * 1024)}`));
-    expect(error).toMatchObject({ status: 400, message: 'the backup is 1.00 MiB; the limit is 1 MiB' });
+    expect(error).toMatchObject({ status: 413, message: 'the backup is 1.00 MiB; the limit is 1 MiB' });
   });
 
   it('audits backup and restore on the state ConfigMap', async () => {

@@ -2,16 +2,25 @@ import 'server-only';
 import { ApiException } from '@kubernetes/client-node';
 import { describeKubeError } from '@/agent/kubernetes/errors';
 
-export type RunbookErrorStatus = 400 | 403 | 404 | 409 | 422 | 502;
+export type RunbookErrorStatus = 400 | 403 | 404 | 409 | 413 | 422 | 502;
 
 export type RunbookErrorCode =
-  'invalid_input' | 'forbidden' | 'not_found' | 'conflict' | 'rejected_by_api' | 'kubernetes_unavailable';
+  | 'invalid_input'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'rejected_by_api'
+  | 'kubernetes_unavailable'
+  | 'restore_refused'
+  | 'payload_too_large'
+  | 'read_only';
 
 const codeForStatus: Record<RunbookErrorStatus, RunbookErrorCode> = {
   400: 'invalid_input',
   403: 'forbidden',
   404: 'not_found',
   409: 'conflict',
+  413: 'payload_too_large',
   422: 'rejected_by_api',
   502: 'kubernetes_unavailable',
 };

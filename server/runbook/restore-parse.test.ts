@@ -20,20 +20,20 @@ metadata: {name: s, namespace: pipeops-system}
 data: {token: REDACTED}
 `;
 
-function messageOf(input: unknown): string {
+async function messageOf(input: unknown, status = 400): Promise<string> {
   try {
-    parseRestoreYaml(input);
+    await parseRestoreYaml(input);
   } catch (error) {
     expect(error).toBeInstanceOf(RunbookError);
-    expect((error as RunbookError).status).toBe(400);
+    expect((error as RunbookError).status).toBe(status);
     return (error as RunbookError).message;
   }
   throw new Error('expected a RunbookError');
 }
 
 describe('parseRestoreYaml', () => {
-  it('reads every document (a leading comment belongs to the first), skips empty ones, cleans server fields', () => {
-    const items = parseRestoreYaml(`# header\n---\n${deployment}---\n---\n${secret}`);
+  it('reads every document (a leading comment belongs to the first), skips empty ones, cleans server fields', async () => {
+    const items = await parseRestoreYaml(`# header\n---\n${deployment}---\n---\n${secret}`);
     expect(items.map((i) => [i.document, i.kind, i.namespace, i.name, i.skip !== undefined])).toEqual([
       [1, 'Deployment', 'demo', 'web', false],
       [3, 'Secret', 'pipeops-system', 's', true],
@@ -72,15 +72,15 @@ describe('parseRestoreYaml', () => {
     ['# only a comment\n', 'the backup contains no objects'],
     ['', 'the backup contains no objects'],
     [42, 'the backup must be YAML text'],
-  ])('refuses %j with a clear 400', (input, message) => {
-    expect(messageOf(input)).toContain(message);
+  ])('refuses %j with a clear 400', async (input, message) => {
+    expect(await messageOf(input)).toContain(message);
   });
 
-  it('refuses input over 1 MiB before parsing it', () => {
-    expect(messageOf(`# ${'x'.repeat(1024 * 1024)}`)).toBe('the backup is 1.00 MiB; the limit is 1 MiB');
+  it('refuses input over 1 MiB with 413 before parsing it', async () => {
+    expect(await messageOf(`# ${'x'.repeat(1024 * 1024)}`, 413)).toBe('the backup is 1.00 MiB; the limit is 1 MiB');
   });
 
-  it('caps alias expansion', () => {
+  it('caps alias expansion', async () => {
     const bomb = [
       'a: &a [x, x, x, x, x, x, x, x, x, x]',
       ...Array.from(
@@ -91,7 +91,7 @@ describe('parseRestoreYaml', () => {
             .join(', ')}]`,
       ),
     ].join('\n');
-    expect(messageOf(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: y}\n${bomb}\n`)).toMatch(
+    expect(await messageOf(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: y}\n${bomb}\n`)).toMatch(
       /^document 1: invalid YAML: .*alias/i,
     );
   });

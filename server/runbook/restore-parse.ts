@@ -1,11 +1,11 @@
 import 'server-only';
-import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { cleanObject, hasRedactedValues, redactionMarker } from './clean';
 import { RunbookError } from './errors';
+import { parseYamlBounded, restoreYamlLimits } from './yaml-bounded';
 
-export const maxRestoreBytes = 1024 * 1024;
-export const maxRestoreDocuments = 200;
+export const maxRestoreBytes = restoreYamlLimits.maxBytes;
+export const maxRestoreDocuments = restoreYamlLimits.maxDocuments;
 
 const allowedKinds: Record<string, string> = { Deployment: 'apps/v1', ConfigMap: 'v1', Secret: 'v1' };
 const allowedText = 'Deployment (apps/v1), ConfigMap (v1) and Secret (v1)';
@@ -78,35 +78,16 @@ function toItem(value: unknown, document: number): RestoreItem {
   return item;
 }
 
-function checkSize(text: unknown): string {
-  if (typeof text !== 'string') throw new RunbookError(400, 'the backup must be YAML text');
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > maxRestoreBytes) {
-    throw new RunbookError(400, `the backup is ${(bytes / 1024 / 1024).toFixed(2)} MiB; the limit is 1 MiB`);
-  }
-  return text;
-}
-
 /** Validates a backup before anything touches the cluster: YAML syntax, allowed kinds, names, duplicates. */
-export function parseRestoreYaml(input: unknown): RestoreItem[] {
-  const text = checkSize(input);
-  const parsed = parseAllDocuments(text, { uniqueKeys: true });
-  const docs = Array.isArray(parsed) ? parsed : [];
-  if (docs.length > maxRestoreDocuments)
-    throw new RunbookError(400, `the backup has ${docs.length} documents; the limit is ${maxRestoreDocuments}`);
+export async function parseRestoreYaml(input: unknown): Promise<RestoreItem[]> {
+  if (typeof input !== 'string') throw new RunbookError(400, 'the backup must be YAML text');
+  const docs = await parseYamlBounded(input);
   const items: RestoreItem[] = [];
   const seen = new Map<string, number>();
   docs.forEach((doc, i) => {
     const document = i + 1;
-    const error = doc.errors[0];
-    if (error) fail(document, `invalid YAML: ${error.message.split('\n')[0]?.replace(/:$/, '')}`);
-    let value: unknown;
-    try {
-      // Alias expansion is capped: a small document must not expand into a huge one.
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (e) {
-      fail(document, `invalid YAML: ${(e as Error).message}`);
-    }
+    if ('error' in doc) fail(document, doc.error);
+    const { value } = doc;
     if (value === null || value === undefined) return;
     const item = toItem(value, document);
     const key = `${item.kind}/${item.namespace}/${item.name}`;

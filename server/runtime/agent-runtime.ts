@@ -4,6 +4,7 @@ import { loadKubeConfig } from '@/agent/kubernetes/kubeconfig';
 import { createLogger, type LogContext } from '@/agent/logging/logger';
 import { AgentMetrics } from '@/agent/metrics/agent-metrics';
 import { AgentRuntime } from '@/agent/runtime';
+import { installPeerAddressHeader } from '@/server/http/peer-address';
 
 export interface AgentHost {
   metrics: AgentMetrics;
@@ -68,6 +69,8 @@ function installShutdown(runtime: AgentRuntime | undefined, hooks: AgentHost['sh
 
 /** Called from instrumentation: a bad config value stops start-up with its one-line message. */
 export function startAgentHost(): void {
+  // Before the first request: the login limiter and audit need the socket address (client-address.ts).
+  installPeerAddressHeader();
   try {
     agentHost();
   } catch (error) {

@@ -1,9 +1,11 @@
 import 'server-only';
 import type { NextRequest } from 'next/server';
 import { dashboardLogger } from '@/server/auth/logger';
+import { assertWritable } from '@/server/auth/read-only';
 import { workloadParamsSchema } from '@/server/dashboard/runbook-api';
 import { ApiError, fromZodError, internalError, unauthorized } from '@/server/http/api-error';
-import { withRole, type NextRouteHandler } from '@/server/http/route';
+import { auditRefusal } from '@/server/http/refusal-audit';
+import { readBodyText, withRole, type NextRouteHandler } from '@/server/http/route';
 import { kubeConfig } from '@/server/kubernetes/client';
 import { activityBodySchema, activityToken, bearerOf, recordActivity, tokenMatches } from './activity';
 
@@ -17,9 +19,7 @@ const sessionPost = withRole(
 );
 
 async function tokenBody(req: NextRequest): Promise<{ source?: string }> {
-  const text = await req.text();
-  if (Buffer.byteLength(text) > maxBodyBytes)
-    throw new ApiError(413, 'payload_too_large', 'request body is larger than 4 KiB');
+  const text = await readBodyText(req, maxBodyBytes);
   let raw: unknown = {};
   try {
     raw = text.trim() === '' ? {} : (JSON.parse(text) as unknown);
@@ -34,6 +34,7 @@ async function tokenBody(req: NextRequest): Promise<{ source?: string }> {
 /** Tools with `Authorization: Bearer <PIPEOPS_ACTIVITY_TOKEN>`: no session, no cookie, so no CSRF check. */
 async function tokenPost(req: NextRequest, bearer: string, rawParams: unknown): Promise<Response> {
   if (!tokenMatches(bearer, activityToken())) throw unauthorized('invalid activity token');
+  assertWritable();
   const params = workloadParamsSchema.safeParse(rawParams);
   if (!params.success) throw fromZodError(params.error, 'path parameters', rawParams);
   const body = await tokenBody(req);
@@ -49,6 +50,8 @@ export const activityPost: NextRouteHandler = async (req, context) => {
     if (bearer === undefined) return await sessionPost(req, context);
     return await tokenPost(req, bearer, await context.params);
   } catch (error) {
+    // The session path audits its own refusals in the route wrapper.
+    if (bearer !== undefined) auditRefusal(req, error);
     if (error instanceof ApiError) return error.toResponse();
     dashboardLogger().error({ err: error, path: new URL(req.url).pathname }, 'activity API failed');
     return internalError().toResponse();

@@ -4,6 +4,7 @@ import { AppsV1Api, ApiException, PatchStrategy, setHeaderOptions, type KubeConf
 import { z } from 'zod';
 import { managedLabel, managedSelector, parseWorkloadState } from '@/agent/workloads/annotations';
 import { activityAnnotations } from '@/agent/workloads/ttl-patches';
+import { assertWritable } from '@/server/auth/read-only';
 import { ApiError } from '@/server/http/api-error';
 
 /** `Authorization: Bearer <PIPEOPS_ACTIVITY_TOKEN>` lets tools (CI, IDE plugins) report activity. */
@@ -71,6 +72,7 @@ export async function recordActivity(
   target: { namespace: string; name: string },
   source: string,
 ): Promise<ActivityResult> {
+  assertWritable();
   const apps = kc.makeApiClient(AppsV1Api);
   const deployment = await apps.readNamespacedDeployment(target).catch((error: unknown) => {
     if (error instanceof ApiException && error.code === 404) {
