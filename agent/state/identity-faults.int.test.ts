@@ -45,7 +45,10 @@ describe('agent identity under API-server faults (sandbox API server behind a fa
   async function firstStart(names: ReturnType<typeof uniqueNames>): Promise<string> {
     const agent = createTestRuntime({ apiUrl: cp.url, kubeconfig: sandbox.agentKubeconfig, names });
     agent.runtime.start();
-    await waitForReady(agent.runtime);
+    await waitForReady(agent.runtime).catch((error: unknown) => {
+      console.log(JSON.stringify(agent.logs.slice(-30), null, 1));
+      throw error;
+    });
     const agentId = agent.runtime.snapshot().identity?.agentId ?? '';
     await agent.runtime.stop();
     expect(agentId).toMatch(/^agent-/);

@@ -82,6 +82,8 @@ export async function startKubeFaultProxy(sandboxName: string, upstream: string)
       },
       (upstreamRes) => {
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        // A watch sends headers and then nothing until an event: pass the headers on at once.
+        res.flushHeaders();
         upstreamRes.pipe(res);
       },
     );
