@@ -80,6 +80,10 @@ async function httpStatus(url: string): Promise<number> {
   );
 }
 
+async function waitHealthy(agent: Agent): Promise<void> {
+  while ((await httpStatus(`http://127.0.0.1:${agent.port}/health`)) !== 200) await sleep(20);
+}
+
 async function waitReady(agent: Agent, timeoutMs = 60_000): Promise<number> {
   const started = performance.now();
   while (performance.now() - started < timeoutMs) {
@@ -122,13 +126,22 @@ async function chaos(kills: number): Promise<void> {
   try {
     for (let kill = 1; kill <= kills; kill++) {
       const agent = await startAgent(cp, sandbox.agentKubeconfig, configMap);
+      // From the moment the process serves HTTP (tsx has compiled it): identity, registration, link.
+      await waitHealthy(agent);
       const at = Math.floor(Math.random() * 3_000);
       const exitedFirst = await Promise.race([sleep(at).then(() => false), agent.exited.then(() => true)]);
       if (exitedFirst) ownExits += 1;
       agent.child.kill('SIGKILL');
       await agent.exited;
       for (const id of agentIds(agent.lines)) seen.add(id);
-      console.log(`kill ${kill}/${kills} at ${at} ms; agent_ids so far: ${seen.size}`);
+      const phase = agent.lines.some((l) => l.msg === 'Control link connected (WebSocket)')
+        ? 'link up'
+        : agent.lines.some((l) => l.msg === 'Registered with the control plane')
+          ? 'registered'
+          : agent.lines.some((l) => typeof l.agent_id === 'string')
+            ? 'identity loaded'
+            : 'loading identity';
+      console.log(`kill ${kill}/${kills} ${at} ms after /health (${phase}); agent_ids so far: ${seen.size}`);
     }
     const last = await startAgent(cp, sandbox.agentKubeconfig, configMap);
     await waitReady(last);
