@@ -184,7 +184,7 @@ function hostileBodies(): { status: number; body: string; headers?: Record<strin
     { status: 200, body: '{"cluster_id":' },
     { status: 200, body: `{${id}}` },
     { status: 200, body: '{"cluster_id":42,"cluster_uuid":[],"name":null}' },
-    { status: 200, body: JSON.stringify({ cluster_id: 'x'.repeat(300_000) }) },
+    { status: 200, body: JSON.stringify({ cluster_id: 'x'.repeat(250_000) }) },
     { status: 200, body: '{"a":1}', headers: { 'content-encoding': 'gzip' } },
     { status: 200, body: '{"a":1}', headers: { 'content-encoding': 'br' } },
     { status: 200, body: tunnel('http://127.0.0.1:70000') },
@@ -266,6 +266,7 @@ async function hostile(seconds: number): Promise<void> {
   const sandbox = await up({ name: sandboxName, log: () => undefined });
   const cp = await controlPlane();
   const agent = await startAgent(cp, sandbox.agentKubeconfig, `hostile-${Date.now().toString(36)}`);
+  await waitHealthy(agent);
   const sampler = sample(agent);
   try {
     await waitReady(agent);
