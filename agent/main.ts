@@ -7,6 +7,7 @@ import { loadKubeConfig } from './kubernetes/kubeconfig';
 import { createLogger, type LogContext } from './logging/logger';
 import { AgentMetrics } from './metrics/agent-metrics';
 import { AgentRuntime } from './runtime';
+import { installProcessGuards } from './supervision/process-guards';
 
 const shutdownTimeoutMs = 10_000;
 
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logging.level, logContext);
   logger.info({ config: redactConfig(config) }, 'starting pipeops-agent (headless)');
   const metrics = new AgentMetrics();
+  installProcessGuards(logger, (kind) => metrics.unhandledErrors.inc({ kind }));
   const runtime = new AgentRuntime({ config, kc, logger, logContext, metrics });
   const server = createAgentHttpServer(runtime, metrics);
   server.listen(config.agent.port, () => logger.info({ port: config.agent.port }, 'HTTP server listening'));

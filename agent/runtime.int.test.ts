@@ -189,7 +189,8 @@ describe('agent without RBAC for its state ConfigMap', () => {
     await admin.makeApiClient(RbacAuthorizationV1Api).deleteClusterRoleBinding({ name: serviceAccount });
   });
 
-  it('logs the CRITICAL line with the RBAC hint and reports the missing verbs in /ready', async () => {
+  it('logs the CRITICAL line with the RBAC hint, reports the missing verbs in /ready and does not register', async () => {
+    await cp.admin('/admin/reset-counters', {});
     const agent = createTestRuntime({
       apiUrl: cp.url,
       kubeconfig,
@@ -197,11 +198,14 @@ describe('agent without RBAC for its state ConfigMap', () => {
       env: { PIPEOPS_LEADER_ELECTION: 'false' },
     });
     agent.runtime.start();
-    await vi.waitFor(() => expect(agent.runtime.snapshot().identity).toBeDefined(), { timeout: 20_000 });
-    await vi.waitFor(() => expect(agent.runtime.snapshot().missingPermissions.length).toBeGreaterThan(0));
-    expect(agent.messages()).toContain(
-      'CRITICAL: Failed to persist agent ID to state - agent will re-register on every restart!',
-    );
+    await vi.waitFor(() => expect(agent.runtime.snapshot().missingPermissions.length).toBeGreaterThan(0), {
+      timeout: 20_000,
+    });
+    expect(
+      agent
+        .messages()
+        .some((m) => m.startsWith('CRITICAL: Failed to persist agent ID to state - the agent does not register')),
+    ).toBe(true);
     expect(
       agent
         .messages()
@@ -218,11 +222,15 @@ describe('agent without RBAC for its state ConfigMap', () => {
     const readiness = agent.runtime.readiness();
     expect(readiness.ready).toBe(false);
     expect(readiness.reason).toContain('identity not persisted in pipeops-system/');
+    expect(readiness.reason).toContain('HTTP 403');
     expect(readiness.reason).toContain(
       'missing RBAC: get configmaps in pipeops-system, create configmaps in pipeops-system',
     );
-    // It still works with the in-memory identity for this process.
-    await vi.waitFor(() => expect(agent.runtime.snapshot().registration.state).toBe('registered'), { timeout: 20_000 });
+    // No identity that lasts one process: nothing registers until the identity can be stored.
+    expect(agent.runtime.snapshot().identity).toBeUndefined();
+    expect(agent.runtime.snapshot().registration.attempts).toBe(0);
+    const counts = await cp.admin<RequestCounts>('/admin/requests');
+    expect(counts.counts[registerRoute]).toBeUndefined();
     await agent.runtime.stop();
   });
 });

@@ -16,7 +16,9 @@ import { recordEvent } from './kubernetes/events';
 import { LeaderElector, type LeaderStatus } from './leader/leader-elector';
 import type { Logger, LogContext } from './logging/logger';
 import type { AgentMetrics } from './metrics/agent-metrics';
-import { IdentityStore, type AgentIdentity, type LoadedIdentity } from './state/identity-store';
+import { ReasonLog } from './logging/reason-log';
+import { IdentityLoadError, IdentityStore, type AgentIdentity, type LoadedIdentity } from './state/identity-store';
+import { supervise } from './supervision/supervise';
 import { resolveAgentNamespace } from './state/namespace';
 import { resolveForwards, tunnelPortConfig, type ResolvedForwards } from './tunnel/forwards';
 import { TunnelManager, type TunnelManagerStatus } from './tunnel/tunnel-manager';
@@ -28,6 +30,9 @@ function abortedSignal(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
+
+/** Kubernetes calls the runtime cannot start without (identity, version) retry on this policy. */
+const kubernetesBackoff = { baseMs: 500, capMs: 10_000 };
 
 const serviceAccountTokenFile = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -90,6 +95,9 @@ export class AgentRuntime {
   #main: Promise<void> | undefined;
   #phase: RuntimePhase = 'starting';
   #identity: LoadedIdentity | undefined;
+  /** Why the identity is not loaded yet (the last failure); undefined once loaded. */
+  #identityError: IdentityLoadError | undefined;
+  #identityForbiddenLogged: string | undefined;
   #missing: MissingPermission[] = [];
   #link: ControlLink | undefined;
   #tunnel: TunnelManager | undefined;
@@ -138,6 +146,7 @@ export class AgentRuntime {
             leaseDurationMs: config.kubernetes.leader_election.lease_duration,
             renewDeadlineMs: config.kubernetes.leader_election.renew_deadline,
             retryPeriodMs: config.kubernetes.leader_election.retry_period,
+            metrics: deps.metrics,
           },
           {
             onStartedLeading: (signal) => this.#lead(signal),
@@ -157,9 +166,11 @@ export class AgentRuntime {
         'TLS certificate verification of the control plane is DISABLED (pipeops.tls.insecure_skip_verify)',
       );
     }
-    this.#main ??= this.#run().catch((error: unknown) => {
-      this.#logger.error({ err: String(error) }, 'agent runtime failed');
-    });
+    this.#main ??= supervise('runtime', (signal) => this.#run(signal), {
+      logger: this.#logger,
+      metrics: this.#deps.metrics,
+      signal: this.#abort.signal,
+    }).then(() => undefined);
   }
 
   #changed(): void {
@@ -173,9 +184,8 @@ export class AgentRuntime {
     this.#changed();
   }
 
-  async #run(): Promise<void> {
-    const signal = this.#abort.signal;
-    this.#identity = await this.#loadIdentity(signal);
+  async #run(signal: AbortSignal): Promise<void> {
+    this.#identity ??= await this.#loadIdentity(signal);
     if (!this.#identity) return;
     this.#deps.logContext.agent_id = this.#identity.identity.agentId;
     this.#deps.logContext.cluster_id = this.#identity.identity.clusterId;
@@ -184,7 +194,11 @@ export class AgentRuntime {
       this.#setPhase('standby');
       this.#elector.start();
     } else {
-      await this.#lead(signal);
+      await supervise('registration', (leading) => this.#lead(leading), {
+        logger: this.#logger,
+        metrics: this.#deps.metrics,
+        signal,
+      });
     }
   }
 
@@ -202,14 +216,60 @@ export class AgentRuntime {
         this.#kubernetesError = describeKubeError(error);
         this.#logger.warn({ err: this.#kubernetesError }, `Kubernetes API not reachable; retrying ${what}`);
         this.#changed();
-        await sleep(fullJitterDelay(attempt, { baseMs: 500, capMs: 10_000 }), signal);
+        await sleep(fullJitterDelay(attempt, kubernetesBackoff), signal);
       }
     }
     return undefined;
   }
 
-  #loadIdentity(signal: AbortSignal): Promise<LoadedIdentity | undefined> {
-    return this.#retryKubernetes('identity load', () => this.#store.loadOrCreate(this.#deps.config.agent.id), signal);
+  /**
+   * Reads the stored identity, or creates and stores it once. Until one of those succeeds nothing else
+   * starts (no leadership, registration, heartbeat, tunnel or TTL): a failed read — a 503 `leader changed`,
+   * a dropped connection, an unusable kubeconfig — is retried with capped full-jitter backoff and logged
+   * with its real cause. It never means "no identity", so a transient error cannot mint a new agent_id.
+   */
+  async #loadIdentity(signal: AbortSignal): Promise<LoadedIdentity | undefined> {
+    const failures = new ReasonLog({
+      logger: this.#logger,
+      level: 'warn',
+      message: 'Agent identity not loaded yet - retrying; nothing starts until it is read or stored',
+    });
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        const loaded = await this.#store.loadOrCreate(this.#deps.config.agent.id);
+        this.#identityError = undefined;
+        return loaded;
+      } catch (error) {
+        const failure =
+          error instanceof IdentityLoadError ? error : new IdentityLoadError('read', this.#store.location, error);
+        this.#identityError = failure;
+        this.#deps.metrics.identityReadFailures.inc({ kind: failure.kind });
+        const delay = fullJitterDelay(attempt, kubernetesBackoff);
+        if (failure.kind === 'forbidden') await this.#identityForbidden(failure, delay);
+        else failures.report(failure.message, { kind: failure.kind, stage: failure.stage, retry_in_ms: delay });
+        this.#changed();
+        await sleep(delay, signal);
+      }
+    }
+    return undefined;
+  }
+
+  /** A 403 on the state ConfigMap: the seed's CRITICAL line with the RBAC hint, once, and the missing verbs. */
+  async #identityForbidden(failure: IdentityLoadError, delay: number): Promise<void> {
+    if (this.#identityForbiddenLogged === failure.message) return;
+    this.#identityForbiddenLogged = failure.message;
+    this.#logger.error(
+      { err: failure.message, state: this.#store.location, retry_in_ms: delay },
+      'CRITICAL: Failed to persist agent ID to state - the agent does not register until it can read and store its identity',
+    );
+    this.#logger.error(
+      `Check RBAC permissions for ConfigMap get/create/update in namespace ${this.#namespace()} (Role bound to the agent's ServiceAccount)`,
+    );
+    await this.#checkPermissions();
+  }
+
+  #namespace(): string {
+    return resolveAgentNamespace(this.#deps.config.kubernetes.state.namespace, this.#deps.config.agent.pod_namespace);
   }
 
   async #checkPermissions(): Promise<void> {
@@ -244,30 +304,42 @@ export class AgentRuntime {
     return this.#k8sVersion;
   }
 
-  /** Everything only the leader does; returns when leadership is lost or the runtime stops. */
+  /**
+   * Everything only the leader does; returns when leadership is lost or the runtime stops. Whatever it
+   * started is stopped on the way out, also when it fails and its supervisor runs it again.
+   */
   async #lead(signal: AbortSignal): Promise<void> {
     this.#setPhase('registering');
-    if (!(await this.#kubernetesVersion(signal))) return;
-    const registered = await this.#register(signal);
-    if (!registered) return;
-    await this.#counts.start();
-    const link = this.#createLink();
-    this.#link = link;
-    link.start();
-    // TTL before the tunnel: the first tunnelled connection may need to wake a workload.
-    this.#ttl = this.#createTtl();
-    await this.#ttl?.start();
-    this.#tunnel = this.#createTunnel();
-    this.#tunnel?.start();
-    this.#setPhase('running');
-    await abortedSignal(signal);
+    try {
+      if (!(await this.#kubernetesVersion(signal))) return;
+      const registered = await this.#register(signal);
+      if (!registered) return;
+      await this.#counts.start();
+      const link = this.#createLink();
+      this.#link = link;
+      link.start();
+      // TTL before the tunnel: the first tunnelled connection may need to wake a workload.
+      this.#ttl = this.#createTtl();
+      await this.#ttl?.start();
+      this.#tunnel = this.#createTunnel();
+      this.#tunnel?.start();
+      this.#setPhase('running');
+      await abortedSignal(signal);
+    } finally {
+      await this.#stopLeaderWork();
+    }
+  }
+
+  async #stopLeaderWork(): Promise<void> {
     await this.#tunnel?.stop();
+    this.#tunnel = undefined;
     await this.#ttl?.stop();
     this.#ttl = undefined;
-    await link.stop();
-    await this.#counts.stop();
+    if (this.#link) {
+      await this.#link.stop();
+      await this.#counts.stop();
+    }
     this.#link = undefined;
-    this.#tunnel = undefined;
     this.#changed();
   }
 
@@ -405,21 +477,24 @@ export class AgentRuntime {
   readiness(): Readiness {
     const notReady = (reason: string): Readiness => ({ ready: false, status: 'not_ready', reason });
     if (this.#phase === 'stopping' || this.#phase === 'stopped') return notReady('shutting down');
-    if (!this.#identity)
-      return notReady(
-        `loading identity from ${this.#store.location}${this.#kubernetesError ? `: ${this.#kubernetesError}` : ''}`,
-      );
-    if (!this.#identity.persisted && this.#deps.config.kubernetes.state.enabled) {
-      const missing = this.#missing.map((m) => m.description).join(', ');
-      return notReady(
-        `identity not persisted in ${this.#store.location} (${this.#identity.persistError ?? 'unknown error'})${missing ? `; missing RBAC: ${missing}` : ''}`,
-      );
-    }
+    if (!this.#identity) return notReady(this.#identityWaitReason());
     if (this.#phase === 'standby') {
       const holder = this.#elector?.status().holder;
       return { ready: true, status: 'standby', reason: `standby replica; leader is ${holder ?? 'not elected yet'}` };
     }
     return this.#leaderReadiness(notReady);
+  }
+
+  /** Why the runtime still waits for its identity; it starts nothing else until it has one. */
+  #identityWaitReason(): string {
+    const failure = this.#identityError;
+    const location = this.#store.location;
+    if (!failure) return `loading identity from ${location}`;
+    if (failure.kind === 'forbidden') {
+      const missing = this.#missing.map((m) => m.description).join(', ');
+      return `identity not persisted in ${location} (${failure.message})${missing ? `; missing RBAC: ${missing}` : ''}; not registering until it is`;
+    }
+    return `waiting for the identity in ${location}: ${failure.message}; retrying`;
   }
 
   #leaderReadiness(notReady: (reason: string) => Readiness): Readiness {

@@ -1,5 +1,7 @@
 import WebSocket from 'ws';
 import type { Logger } from '../logging/logger';
+import { ReasonLog } from '../logging/reason-log';
+import { supervise } from '../supervision/supervise';
 import type { AgentMetrics } from '../metrics/agent-metrics';
 import { fullJitterDelay, sleep, type BackoffPolicy } from './backoff';
 import {
@@ -65,6 +67,11 @@ export interface ControlLinkOptions {
 }
 
 const rttWindowMs = 15 * 60_000;
+/**
+ * Outgoing bytes the link lets queue up. A peer that stops reading (our heartbeats, our pongs to its
+ * pings) is dead even if TCP stays up: past this the socket is replaced instead of buffering for it.
+ */
+export const maxBufferedBytes = 4 * maxMessageBytes;
 const maxEvents = 50;
 
 /**
@@ -90,9 +97,20 @@ export class ControlLink {
     rtt: [],
   };
 
+  readonly #downLog: ReasonLog;
+  readonly #heartbeatLog: ReasonLog;
+  readonly #rejectedLog: ReasonLog;
+  readonly #peerLog: ReasonLog;
+
   constructor(options: ControlLinkOptions) {
     this.#options = options;
     this.#logger = options.logger.child({ component: 'control-link' });
+    const log = (level: 'warn' | 'error', message: string): ReasonLog =>
+      new ReasonLog({ logger: this.#logger, level, message });
+    this.#downLog = log('warn', 'Control link down; reconnecting');
+    this.#heartbeatLog = log('warn', 'Heartbeat failed');
+    this.#rejectedLog = log('warn', 'Dropped a malformed control-plane message');
+    this.#peerLog = log('warn', 'Control plane sent something the agent ignores');
   }
 
   get deadAfterMs(): number {
@@ -111,8 +129,10 @@ export class ControlLink {
   }
 
   start(): void {
-    this.#loop ??= this.#run().catch((error: unknown) => {
-      this.#logger.error({ err: String(error) }, 'control link loop crashed');
+    this.#loop ??= supervise('link', (signal) => this.#run(signal), {
+      logger: this.#logger,
+      metrics: this.#options.metrics,
+      signal: this.#abort.signal,
     });
   }
 
@@ -133,8 +153,7 @@ export class ControlLink {
     this.#update({ reconnects });
   }
 
-  async #run(): Promise<void> {
-    const signal = this.#abort.signal;
+  async #run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
       this.#update({ state: 'connecting', transport: 'none' });
@@ -148,7 +167,7 @@ export class ControlLink {
       this.#recordEvent(next.reason);
       const delay = next.delay ?? fullJitterDelay(failures++, this.#options.backoff);
       this.#update({ state: next.state ?? 'backoff', transport: 'none' });
-      this.#logger.warn({ reason: next.reason, retry_in_ms: delay }, 'Control link down; reconnecting');
+      this.#downLog.report(next.reason, { retry_in_ms: delay });
       await sleep(delay, signal);
     }
   }
@@ -165,11 +184,14 @@ export class ControlLink {
         this.#logger.error({ status: end.status }, 'Control plane rejected the token on the control link');
         return { reason: `unauthorized (HTTP ${end.status})`, delay: this.#options.rejectedRetryMs, state: 'rejected' };
       case 'cluster-unknown':
-        this.#recordEvent('cluster unknown to the control plane; re-registering');
+        // Re-registered, then back to the WebSocket after the shared backoff: a control plane that keeps
+        // answering cluster_not_found must not turn this into a register/connect loop.
         await this.#options.onClusterUnknown(signal);
-        return 'now';
+        return { reason: 'cluster unknown to the control plane; re-registered' };
       case 'refused': {
-        this.#recordEvent(`websocket refused (HTTP ${end.status}); heartbeats over HTTP`);
+        const reason = `websocket upgrade refused (HTTP ${end.status}); heartbeats over HTTP`;
+        this.#recordEvent(reason);
+        this.#downLog.report(reason, { status: end.status });
         const fallback = await this.#httpFallbackSession(signal);
         return fallback.kind === 'stopped' || fallback.kind === 'retry-websocket'
           ? 'now'
@@ -182,17 +204,23 @@ export class ControlLink {
 
   #webSocketSession(signal: AbortSignal): Promise<SessionEnd> {
     const url = this.#options.transport.webSocketUrl(webSocketPath);
+    const timeoutMs = this.#options.transport.timeoutMs;
     return new Promise((resolve) => {
       const ws = new WebSocket(url, {
         headers: this.#options.transport.authHeaders(),
         agent: this.#options.transport.agentFor(url),
         ...this.#options.transport.tlsOptions(),
-        handshakeTimeout: this.#options.transport.timeoutMs,
         maxPayload: maxMessageBytes,
       });
       this.#socket = ws;
       const onAbort = (): void => session.finish({ kind: 'stopped' });
+      // ws's handshakeTimeout is an idle timeout (a trickled reply resets it): this one is a deadline.
+      const handshakeDeadline = setTimeout(
+        () => session.abandon(`WebSocket handshake did not complete within ${timeoutMs} ms`),
+        timeoutMs,
+      );
       const session = new LinkSession(this, ws, (end) => {
+        clearTimeout(handshakeDeadline);
         signal.removeEventListener('abort', onAbort);
         resolve(end);
       });
@@ -204,7 +232,10 @@ export class ControlLink {
           status === 401 || status === 403 ? { kind: 'unauthorized', status } : { kind: 'refused', status },
         );
       });
-      ws.on('open', () => session.opened());
+      ws.on('open', () => {
+        clearTimeout(handshakeDeadline);
+        session.opened();
+      });
       ws.on('message', (data: WebSocket.RawData) => session.received(data));
       ws.on('error', (error) => session.failed(error));
       ws.on('close', (code) =>
@@ -244,7 +275,11 @@ export class ControlLink {
         this.acknowledged(sentAt, 'http');
         return undefined;
       }
-      this.heartbeatFailed(`http_${reply.status}`, `HTTP heartbeat answered ${reply.status}`);
+      const detail = this.#options.transport.scrub(reply.body.slice(0, 200));
+      this.heartbeatFailed(
+        `http_${reply.status}`,
+        `HTTP heartbeat answered ${reply.status}${detail ? `: ${detail}` : ''}`,
+      );
     } catch (error) {
       if (!(error instanceof TransportError)) throw error;
       this.heartbeatFailed('network', error.message);
@@ -294,17 +329,25 @@ export class ControlLink {
       consecutiveFailures: 0,
       lastError: undefined,
     });
+    this.#heartbeatLog.clear();
   }
 
+  /** Counted, kept for /ready and logged once per change of reason (with the repeat count). */
   heartbeatFailed(reason: string, message: string): void {
     this.#options.metrics.heartbeatErrors.inc({ reason });
     this.#update({ consecutiveFailures: this.#status.consecutiveFailures + 1, lastError: message });
+    this.#heartbeatLog.report(message, { category: reason });
   }
 
   rejectedMessage(reason: string): void {
     const category = reason.split(/[:(]/)[0]?.trim().replace(/\s+/g, '_').slice(0, 40) ?? 'invalid';
     this.#options.metrics.rejectedMessages.inc({ reason: category });
-    this.#logger.warn({ reason }, 'Dropped a malformed control-plane message');
+    this.#rejectedLog.report(this.#options.transport.scrub(reason));
+  }
+
+  /** Well-formed but unexpected (an ack nobody waits for, an error report): warn, once per reason. */
+  peerNotice(reason: string, fields: Record<string, unknown> = {}): void {
+    this.#peerLog.report(this.#options.transport.scrub(reason), fields);
   }
 }
 
@@ -352,14 +395,37 @@ class LinkSession {
   }
 
   #sendHeartbeat(): void {
-    if (this.#ws.readyState !== WebSocket.OPEN) return;
     const requestId = `hb-${Date.now().toString(36)}-${++this.#sequence}`;
     const message = envelope('heartbeat', this.#link.options.buildHeartbeat(), requestId);
+    if (!this.#send(JSON.stringify(message))) return;
     this.#pending.set(requestId, performance.now());
-    this.#ws.send(JSON.stringify(message), (error) => {
+    this.#link.heartbeatSent();
+  }
+
+  /**
+   * Sends one frame unless the peer has stopped reading: with more than maxBufferedBytes already queued
+   * the connection is declared dead and replaced, so a peer that does not read cannot grow our memory.
+   */
+  #send(frame: string): boolean {
+    if (this.#ws.readyState !== WebSocket.OPEN) return false;
+    const queued = this.#ws.bufferedAmount;
+    if (queued > maxBufferedBytes) {
+      this.#deadReason = `peer is not reading: ${queued} bytes queued (limit ${maxBufferedBytes})`;
+      this.#link.heartbeatFailed('backpressure', this.#deadReason);
+      this.#ws.terminate();
+      return false;
+    }
+    this.#ws.send(frame, (error) => {
       if (error) this.#link.heartbeatFailed('send', error.message);
     });
-    this.#link.heartbeatSent();
+    return true;
+  }
+
+  /** Gives up on a connection that did not open in time. */
+  abandon(reason: string): void {
+    if (this.#ws.readyState !== WebSocket.CONNECTING) return;
+    this.#deadReason = reason;
+    this.finish({ kind: 'lost', reason, healthy: false });
   }
 
   received(data: WebSocket.RawData): void {
@@ -379,7 +445,9 @@ class LinkSession {
       case 'heartbeat_ack': {
         const sentAt = this.#pending.get(message.request_id);
         if (sentAt === undefined) {
-          this.#link.logger.debug({ request_id: message.request_id }, 'ack for an unknown or expired heartbeat');
+          this.#link.peerNotice('heartbeat_ack for a request id this connection never sent (or already expired)', {
+            request_id: message.request_id,
+          });
           return;
         }
         this.#pending.delete(message.request_id);
@@ -388,18 +456,15 @@ class LinkSession {
         return;
       }
       case 'ping':
-        this.#ws.send(JSON.stringify(envelope('pong', { timestamp: new Date().toISOString() }, message.request_id)));
+        this.#send(JSON.stringify(envelope('pong', { timestamp: new Date().toISOString() }, message.request_id)));
         return;
       case 'error':
         if (message.payload.code === clusterUnknownCode) {
-          this.#link.logger.warn({ message: message.payload.message }, 'Control plane does not know this cluster');
+          this.#link.peerNotice(`control plane does not know this cluster: ${message.payload.message}`);
           this.finish({ kind: 'cluster-unknown' });
           return;
         }
-        this.#link.logger.warn(
-          { code: message.payload.code, message: message.payload.message },
-          'Control plane reported an error',
-        );
+        this.#link.peerNotice(`control plane reported ${message.payload.code}: ${message.payload.message}`);
     }
   }
 

@@ -11,6 +11,64 @@ export const maxMessageBytes = 256 * 1024;
 
 const nonEmpty = z.string().min(1).max(256);
 
+/**
+ * An id the control plane assigns and the agent later puts into a URL path (cluster_uuid in the HTTP
+ * heartbeat) or a log line: letters, digits and `._~-` only, so it is one safe path segment as it is
+ * (no encoding, no lone surrogates, no `..`).
+ */
+export const controlPlaneIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._~-]*$/, 'must be 1–128 letters, digits or ._~- (a safe URL path segment)');
+
+/** A request id echoed back in acks: printable ASCII, so it can be logged and used as a map key as it is. */
+const requestIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'must be 1–128 printable ASCII characters');
+
+const errorCodeSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'must be 1–64 letters, digits or _.-');
+
+const tunnelSchemes = ['http', 'https', 'ws', 'wss'];
+
+/** Why a tunnel server address is not usable as one, or undefined when it is. */
+export function tunnelServerAddrProblem(value: string): string | undefined {
+  if (/[\s\p{Cc}]/u.test(value)) return 'must not contain whitespace or control characters';
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1]?.toLowerCase();
+  if (scheme !== undefined && !tunnelSchemes.includes(scheme)) {
+    return `scheme "${scheme.slice(0, 16)}" is not one of ${tunnelSchemes.join(', ')}`;
+  }
+  const rest = scheme === undefined ? value : value.slice(scheme.length + 3);
+  const problem = authorityProblem(rest.split(/[/?#]/)[0] ?? '');
+  if (problem) return problem;
+  return URL.canParse(scheme === undefined ? `http://${value}` : value) ? undefined : 'is not a valid URL';
+}
+
+/** host[:port] with a port chisel (and a socket) can use. */
+function authorityProblem(authority: string): string | undefined {
+  if (authority.includes('@')) return 'must not carry credentials (user@host)';
+  const hostPort = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?$/.exec(authority);
+  if (!hostPort) return 'must be host[:port] with a DNS name, an IPv4 or a bracketed IPv6 address';
+  const port = hostPort[2] === undefined ? undefined : Number(hostPort[2]);
+  if (port !== undefined && (port < 1 || port > 65535)) return `port ${port} is outside 1–65535`;
+  return undefined;
+}
+
+/** Empty (no tunnel server configured) or an address `tunnelServerAddrProblem` accepts. */
+export const tunnelServerAddrSchema = z
+  .string()
+  .max(512)
+  .superRefine((value, ctx) => {
+    const problem = value === '' ? undefined : tunnelServerAddrProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
 export const tunnelPortConfigSchema = z.record(z.string().max(64), z.number().int().min(1).max(65535));
 
 export const registerRequestSchema = z.object({
@@ -22,14 +80,14 @@ export const registerRequestSchema = z.object({
   k8s_service_token: z.string().max(16_384),
   tunnel_port_config: tunnelPortConfigSchema,
   labels: z.record(z.string().max(317), z.string().max(256)),
-  cluster_id: nonEmpty.optional(),
+  cluster_id: controlPlaneIdSchema.optional(),
   metadata: z.record(z.string().max(128), z.string().max(1024)),
 });
 export type RegisterRequest = z.infer<typeof registerRequestSchema>;
 
 export const registerResponseSchema = z.object({
-  cluster_id: nonEmpty,
-  cluster_uuid: nonEmpty,
+  cluster_id: controlPlaneIdSchema,
+  cluster_uuid: controlPlaneIdSchema,
   name: z.string().max(256),
   status: z.string().max(64),
   workspace_id: z.union([z.string().max(128), z.number().int()]).optional(),
@@ -64,7 +122,7 @@ export type HeartbeatPayload = z.infer<typeof heartbeatPayloadSchema>;
 export const controlPlaneMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('heartbeat_ack'),
-    request_id: nonEmpty,
+    request_id: requestIdSchema,
     payload: z
       .object({ received_at: z.string().max(64).optional() })
       .loose()
@@ -73,15 +131,15 @@ export const controlPlaneMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('ping'),
-    request_id: z.string().max(128).optional(),
+    request_id: requestIdSchema.optional(),
     payload: z.record(z.string(), z.unknown()).default({}),
     timestamp: z.string().max(64),
   }),
   z.object({
     type: z.literal('error'),
-    request_id: z.string().max(128).optional(),
+    request_id: requestIdSchema.optional(),
     payload: z.object({
-      code: z.string().max(64),
+      code: errorCodeSchema,
       message: z.string().max(1024),
       retryable: z.boolean().optional(),
     }),
@@ -111,9 +169,12 @@ export const tunnelStatusResponseSchema = z.object({
   /** Seconds between polls. */
   poll_frequency: z.number().int().min(1).max(3600),
   /** Empty when the control plane has no tunnel server configured. */
-  tunnel_server_addr: z.string().max(512),
-  /** Empty when no fingerprint is pinned. */
-  server_fingerprint: z.string().max(256),
+  tunnel_server_addr: tunnelServerAddrSchema,
+  /** Empty when no fingerprint is pinned; else chisel's base64 SHA-256 (or its older hex form). */
+  server_fingerprint: z
+    .string()
+    .max(128)
+    .regex(/^[A-Za-z0-9+/=:]*$/, 'must be a base64 or hex fingerprint'),
 });
 export type TunnelStatusResponse = z.infer<typeof tunnelStatusResponseSchema>;
 

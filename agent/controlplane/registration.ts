@@ -1,4 +1,5 @@
 import type { Logger } from '../logging/logger';
+import { ReasonLog } from '../logging/reason-log';
 import type { AgentMetrics } from '../metrics/agent-metrics';
 import { fullJitterDelay, sleep, type BackoffPolicy } from './backoff';
 import { describeIssues, registerResponseSchema, type RegisterRequest, type RegisterResponse } from './protocol';
@@ -16,14 +17,17 @@ export type RegistrationStatus =
   | { state: 'registered'; attempts: number; clusterId: string; clusterUuid: string; registeredAt: string }
   | { state: 'rejected'; attempts: number; reason: string; nextAttemptAt?: string };
 
-function errorMessage(body: string): string {
+/** The message of a control-plane error body, cut to 200 characters and scrubbed of secrets it may echo. */
+export function errorMessage(transport: ControlPlaneTransport, body: string): string {
+  let message: unknown;
   try {
-    const parsed = JSON.parse(body) as { error?: { message?: string } | string; message?: string };
+    const parsed = JSON.parse(body) as { error?: { message?: unknown } | string; message?: unknown };
     const error = parsed.error;
-    return (typeof error === 'string' ? error : error?.message) ?? parsed.message ?? body.slice(0, 200);
+    message = (typeof error === 'string' ? error : error?.message) ?? parsed.message;
   } catch {
-    return body.slice(0, 200);
+    message = undefined;
   }
+  return transport.scrub((typeof message === 'string' ? message : body).slice(0, 200));
 }
 
 /** One registration request, classified: registered, rejected (bad token) or worth retrying. */
@@ -39,10 +43,10 @@ export async function registerCluster(
     throw error;
   }
   if (reply.status === 401 || reply.status === 403) {
-    return { kind: 'rejected', reason: `invalid token (HTTP ${reply.status}: ${errorMessage(reply.body)})` };
+    return { kind: 'rejected', reason: `invalid token (HTTP ${reply.status}: ${errorMessage(transport, reply.body)})` };
   }
   if (reply.status < 200 || reply.status >= 300) {
-    return { kind: 'retry', reason: `HTTP ${reply.status}: ${errorMessage(reply.body)}` };
+    return { kind: 'retry', reason: `HTTP ${reply.status}: ${errorMessage(transport, reply.body)}` };
   }
   let json: unknown;
   try {
@@ -74,10 +78,16 @@ export class RegistrationLoop {
   #status: RegistrationStatus = { state: 'pending', attempts: 0 };
   readonly #options: RegistrationLoopOptions;
   readonly #logger: Logger;
+  readonly #pendingLog: ReasonLog;
 
   constructor(options: RegistrationLoopOptions) {
     this.#options = options;
     this.#logger = options.logger.child({ component: 'registration' });
+    this.#pendingLog = new ReasonLog({
+      logger: this.#logger,
+      level: 'warn',
+      message: 'Registration pending - control plane not reachable yet',
+    });
   }
 
   get status(): RegistrationStatus {
@@ -97,6 +107,7 @@ export class RegistrationLoop {
       const outcome = await registerCluster(this.#options.transport, await this.#options.buildRequest());
       this.#options.metrics.registrationAttempts.inc({ result: outcome.kind });
       if (outcome.kind === 'registered') {
+        this.#pendingLog.clear();
         this.#registered(outcome.response, attempts);
         return outcome.response;
       }
@@ -110,10 +121,7 @@ export class RegistrationLoop {
         );
         this.#setStatus({ state: 'rejected', attempts, reason: outcome.reason, nextAttemptAt });
       } else {
-        this.#logger.warn(
-          { reason: outcome.reason, retry_in_ms: delay },
-          'Registration pending - control plane not reachable yet',
-        );
+        this.#pendingLog.report(outcome.reason, { retry_in_ms: delay, attempts });
         this.#setStatus({ state: 'pending', attempts, lastError: outcome.reason, nextAttemptAt });
       }
       await sleep(delay, signal);

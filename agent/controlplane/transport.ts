@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { gunzipSync } from 'node:zlib';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import type { RuntimeConfig } from '../config/load';
+import { scrubSecrets } from '../logging/scrub';
 import { maxMessageBytes } from './protocol';
 import { proxyForUrl } from './proxy';
 
@@ -42,6 +44,11 @@ export class ControlPlaneTransport {
     const url = new URL(path, this.apiUrl);
     url.protocol = this.apiUrl.protocol === 'https:' ? 'wss:' : 'ws:';
     return url.toString();
+  }
+
+  /** Peer text (error bodies, error messages) with our token and anything credential-shaped cut out. */
+  scrub(text: string): string {
+    return scrubSecrets(text, [this.#token]);
   }
 
   authHeaders(): Record<string, string> {
@@ -86,35 +93,60 @@ export class ControlPlaneTransport {
     return this.#timeoutMs;
   }
 
+  /**
+   * One control-plane request. `PIPEOPS_TIMEOUT` is a deadline for the whole exchange — connect, headers
+   * and the full body — not an idle timeout, so a server trickling a byte at a time cannot hold it longer.
+   */
   async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<ControlPlaneReply> {
     const url = new URL(path, this.apiUrl);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const client = url.protocol === 'https:' ? https : http;
+    const label = `${method} ${url.pathname}`;
     return new Promise((resolve, reject) => {
+      let settled = false;
       const req = client.request(url, {
         ...this.#tls,
         method,
         agent: this.agentFor(url.toString()),
-        timeout: this.#timeoutMs,
         headers: {
           ...this.authHeaders(),
           Accept: 'application/json',
+          'Accept-Encoding': 'gzip, identity',
           ...(payload === undefined
             ? {}
             : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) }),
         },
       });
-      req.on('timeout', () =>
-        req.destroy(new TransportError(`${method} ${url.pathname} timed out after ${this.#timeoutMs} ms`)),
+      const settle = (outcome: { reply: ControlPlaneReply } | { error: TransportError }): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        if ('reply' in outcome) {
+          resolve(outcome.reply);
+          return;
+        }
+        req.destroy();
+        reject(outcome.error);
+      };
+      const deadline = setTimeout(
+        () => settle({ error: new TransportError(`${label} did not complete within ${this.#timeoutMs} ms`) }),
+        this.#timeoutMs,
       );
       req.on('error', (error) =>
-        reject(
-          error instanceof TransportError
-            ? error
-            : new TransportError(`${method} ${url.pathname}: ${describeNetworkError(error)}`),
-        ),
+        settle({
+          error:
+            error instanceof TransportError ? error : new TransportError(`${label}: ${describeNetworkError(error)}`),
+        }),
       );
-      req.on('response', (res) => void readReply(res, `${method} ${url.pathname}`).then(resolve, reject));
+      req.on('response', (res) => {
+        void readReply(res, label).then(
+          (reply) => settle({ reply }),
+          (error: unknown) =>
+            settle({
+              error: error instanceof TransportError ? error : new TransportError(`${label}: ${String(error)}`),
+            }),
+        );
+      });
       req.end(payload);
     });
   }
@@ -137,7 +169,36 @@ function readReply(res: http.IncomingMessage, label: string): Promise<ControlPla
       }
       chunks.push(chunk);
     });
-    res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    res.on('end', () => {
+      try {
+        const body = decodeBody(Buffer.concat(chunks), res.headers['content-encoding'], label);
+        resolve({ status: res.statusCode ?? 0, body });
+      } catch (error) {
+        reject(error as TransportError);
+      }
+    });
     res.on('error', (error) => reject(new TransportError(`${label}: ${error.message}`)));
+    res.on('aborted', () => reject(new TransportError(`${label}: the reply was cut off`)));
   });
+}
+
+/**
+ * The reply body as text. A body labelled gzip must be gzip (decoded with the same size bound as a plain
+ * one); any other Content-Encoding, which the agent never asks for, is rejected rather than read as text.
+ */
+export function decodeBody(raw: Buffer, encoding: string | undefined, label: string): string {
+  const coding = (encoding ?? 'identity').trim().toLowerCase();
+  if (coding === '' || coding === 'identity') return raw.toString('utf8');
+  if (coding !== 'gzip') {
+    throw new TransportError(
+      `${label}: reply has Content-Encoding "${coding.slice(0, 32)}"; only gzip or identity is accepted`,
+    );
+  }
+  try {
+    return gunzipSync(raw, { maxOutputLength: maxMessageBytes }).toString('utf8');
+  } catch (error) {
+    throw new TransportError(
+      `${label}: reply is labelled Content-Encoding: gzip but its body is not valid gzip within ${maxMessageBytes} bytes (${(error as Error).message})`,
+    );
+  }
 }

@@ -6,6 +6,7 @@ import {
   type KubernetesObject,
   type ObjectCache,
 } from '@kubernetes/client-node';
+import { fullJitterDelay } from '../controlplane/backoff';
 import type { Logger } from '../logging/logger';
 import { describeKubeError } from './errors';
 
@@ -87,7 +88,7 @@ export class WatchedCache<T extends KubernetesObject> {
   #restartLater(error: unknown): void {
     if (this.#stopped) return;
     this.#lastError = describeKubeError(error);
-    const delay = Math.min(30_000, 500 * 2 ** this.#failures++);
+    const delay = fullJitterDelay(this.#failures++, { baseMs: 500, capMs: 30_000 });
     this.#logger.warn({ err: this.#lastError, retry_in_ms: delay }, 'watch failed; restarting');
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.start(), delay);

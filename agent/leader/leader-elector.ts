@@ -8,6 +8,8 @@ import {
 import { sleep } from '../controlplane/backoff';
 import { describeKubeError, statusOf } from '../kubernetes/errors';
 import type { Logger } from '../logging/logger';
+import type { AgentMetrics } from '../metrics/agent-metrics';
+import { supervise } from '../supervision/supervise';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -17,6 +19,8 @@ export interface LeaderElectionOptions {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
+  /** Where the supervisor counts restarts of the election loop and of the leader's work. */
+  metrics?: AgentMetrics;
 }
 
 export interface LeaderCallbacks {
@@ -68,7 +72,10 @@ export class LeaderElector {
   #observed: { record: string; at: number } | undefined;
   #status: LeaderStatus;
 
+  readonly #metrics: AgentMetrics | undefined;
+
   constructor(kc: KubeConfig, options: LeaderElectionOptions, callbacks: LeaderCallbacks, logger: Logger) {
+    this.#metrics = options.metrics;
     this.#api = kc.makeApiClient(CoordinationV1Api);
     this.#options = options;
     this.#callbacks = callbacks;
@@ -81,7 +88,11 @@ export class LeaderElector {
   }
 
   start(): void {
-    this.#loop ??= this.#run();
+    this.#loop ??= supervise('leader', () => this.#run(), {
+      logger: this.#logger,
+      metrics: this.#metrics,
+      signal: this.#abort.signal,
+    });
   }
 
   async stop(): Promise<void> {
@@ -120,9 +131,11 @@ export class LeaderElector {
       leaderSince: new Date().toISOString(),
     };
     this.#logger.info({ identity: this.#options.identity }, 'Became leader; starting the agent runtime');
-    const work = this.#callbacks.onStartedLeading(abort.signal).catch((error: unknown) => {
-      this.#logger.error({ err: String(error) }, 'leader work failed');
-    });
+    const work = supervise('registration', (signal) => this.#callbacks.onStartedLeading(signal), {
+      logger: this.#logger,
+      metrics: this.#metrics,
+      signal: abort.signal,
+    }).then(() => undefined);
     this.#leading = { abort, work };
   }
 

@@ -90,6 +90,24 @@ export class AgentMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly loopRestarts = new Counter({
+    name: 'pipeops_loop_restarts_total',
+    help: 'Long-running loops restarted by their supervisor after an unexpected error, by loop',
+    labelNames: ['loop'] as const,
+    registers: [this.registry],
+  });
+  readonly unhandledErrors = new Counter({
+    name: 'pipeops_unhandled_errors_total',
+    help: 'Unhandled promise rejections and uncaught exceptions caught by the process guard (bugs)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly identityReadFailures = new Counter({
+    name: 'pipeops_identity_load_failures_total',
+    help: 'Failed attempts to read or store the agent identity in the state ConfigMap, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly rejectedMessages = new Counter({
     name: 'pipeops_control_messages_rejected_total',
     help: 'Control-plane messages or replies dropped because they failed validation',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from '../logging/logger';
-import { describeKubeError, statusOf } from '../kubernetes/errors';
+import { classifyKubeError, describeKubeError, statusOf, type KubeErrorKind } from '../kubernetes/errors';
 
 export interface AgentIdentity {
   agentId: string;
@@ -14,9 +14,34 @@ export type IdentitySource = 'loaded' | 'generated' | 'configured';
 export interface LoadedIdentity {
   identity: AgentIdentity;
   source: IdentitySource;
-  /** False when the ConfigMap could not be written: this identity lives only as long as the process. */
+  /** False only when state persistence is switched off by config: the identity lasts one process. */
   persisted: boolean;
   persistError?: string;
+}
+
+/** Conflicts on every attempt: another writer keeps changing the ConfigMap. */
+class StateChangingError extends Error {}
+
+/**
+ * The identity could be neither read nor stored. It is never "no identity": the caller retries and
+ * nothing that needs an identity starts meanwhile. `kind` comes from the HTTP status of the failure.
+ */
+export class IdentityLoadError extends Error {
+  override readonly name = 'IdentityLoadError';
+  readonly kind: KubeErrorKind | 'kept_changing';
+  readonly stage: 'read' | 'write';
+
+  constructor(stage: 'read' | 'write', location: string, cause: unknown) {
+    const changing = cause instanceof StateChangingError;
+    super(
+      changing
+        ? cause.message
+        : `cannot ${stage === 'read' ? 'read' : 'write'} ${location}: ${describeKubeError(cause)}`,
+      { cause },
+    );
+    this.stage = stage;
+    this.kind = changing ? 'kept_changing' : classifyKubeError(cause);
+  }
 }
 
 export interface IdentityStoreOptions {
@@ -94,22 +119,15 @@ export class IdentityStore {
         persistError: 'state persistence disabled by config',
       };
     }
-    const candidate = configuredId ?? generateAgentId();
-    try {
-      return await this.#converge(candidate, configuredId !== undefined);
-    } catch (error) {
-      return this.#persistFailed(candidate, configuredId !== undefined, error);
-    }
+    return this.#converge(configuredId ?? generateAgentId(), configuredId !== undefined);
   }
 
   async #converge(candidate: string, configured: boolean): Promise<LoadedIdentity> {
     for (let attempt = 0; attempt < maxConflictRetries; attempt++) {
-      const existing = await this.read();
+      const existing = await this.#readForIdentity();
       const stored = identityFromConfigMap(existing);
       if (stored) return this.#loaded(stored, candidate, configured);
-      const written = existing
-        ? await this.#tryUpdate(existing, { agent_id: candidate })
-        : await this.#tryCreate({ agent_id: candidate });
+      const written = await this.#writeForIdentity(existing, candidate);
       if (written) {
         const source: IdentitySource = configured ? 'configured' : 'generated';
         if (source === 'generated')
@@ -125,7 +143,32 @@ export class IdentityStore {
       }
       // Lost a race with another replica: read again and adopt what it wrote.
     }
-    throw new Error(`state ConfigMap ${this.location} kept changing; gave up after ${maxConflictRetries} attempts`);
+    throw new IdentityLoadError(
+      'write',
+      this.location,
+      new StateChangingError(
+        `state ConfigMap ${this.location} kept changing; gave up after ${maxConflictRetries} attempts`,
+      ),
+    );
+  }
+
+  /** Only a 404 means "no identity stored yet"; any other failure is an error the caller retries. */
+  async #readForIdentity(): Promise<V1ConfigMap | undefined> {
+    try {
+      return await this.read();
+    } catch (error) {
+      throw new IdentityLoadError('read', this.location, error);
+    }
+  }
+
+  async #writeForIdentity(existing: V1ConfigMap | undefined, candidate: string): Promise<boolean> {
+    try {
+      return existing
+        ? await this.#tryUpdate(existing, { agent_id: candidate })
+        : await this.#tryCreate({ agent_id: candidate });
+    } catch (error) {
+      throw new IdentityLoadError('write', this.location, error);
+    }
   }
 
   #loaded(stored: AgentIdentity, candidate: string, configured: boolean): LoadedIdentity {
@@ -167,23 +210,6 @@ export class IdentityStore {
       if (statusOf(error) === 409) return false;
       throw error;
     }
-  }
-
-  #persistFailed(candidate: string, configured: boolean, error: unknown): LoadedIdentity {
-    const reason = describeKubeError(error);
-    this.#logger.error(
-      { err: reason, state: this.location },
-      'CRITICAL: Failed to persist agent ID to state - agent will re-register on every restart!',
-    );
-    this.#logger.error(
-      `Check RBAC permissions for ConfigMap get/create/update in namespace ${this.#options.namespace} (Role bound to the agent's ServiceAccount)`,
-    );
-    return {
-      identity: { agentId: candidate },
-      source: configured ? 'configured' : 'generated',
-      persisted: false,
-      persistError: reason,
-    };
   }
 
   /**

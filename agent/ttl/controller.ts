@@ -5,7 +5,9 @@ import {
   type V1Deployment,
   type V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
+import { fullJitterDelay } from '../controlplane/backoff';
 import { describeKubeError } from '../kubernetes/errors';
+import { supervise } from '../supervision/supervise';
 import { recordEvent } from '../kubernetes/events';
 import type { Logger } from '../logging/logger';
 import type { AgentMetrics } from '../metrics/agent-metrics';
@@ -23,6 +25,9 @@ import { decide, lastActivityOf, type Decision } from './decide';
 import { deploymentKey, keyOf, newerVersion, patchAnnotations, patchScale, refOf } from './kube';
 import { TokenBucket } from './rate-limiter';
 import { WatchedCache, type CacheEvent } from '../kubernetes/watched-cache';
+
+/** A failed reconcile is retried per workload on the shared capped full-jitter backoff. */
+const ttlRetryBackoff = { baseMs: 1_000, capMs: 60_000 };
 
 export interface TtlControllerOptions {
   kc: KubeConfig;
@@ -94,6 +99,9 @@ export class TtlController {
   readonly #decisions = new Map<string, Decision['kind']>();
   #draining: Promise<void> | undefined;
   #stopped = false;
+  #abort = new AbortController();
+  /** Consecutive failed reconciles per workload: the retry backs off on the shared policy. */
+  readonly #failures = new Map<string, number>();
 
   constructor(options: TtlControllerOptions) {
     this.#o = options;
@@ -141,6 +149,7 @@ export class TtlController {
 
   async start(): Promise<void> {
     this.#stopped = false;
+    this.#abort = new AbortController();
     // HPAs first: a Deployment must never be judged before we know whether an HPA owns it.
     await this.#hpas.start();
     await this.#deployments.start();
@@ -148,6 +157,7 @@ export class TtlController {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#abort.abort();
     this.tracker.stop();
     for (const timer of this.#timers.values()) this.#o.clock.clearTimer(timer);
     this.#timers.clear();
@@ -316,7 +326,11 @@ export class TtlController {
   #enqueue(key: string): void {
     if (this.#stopped) return;
     this.#queue.add(key);
-    this.#draining ??= this.#drain();
+    this.#draining ??= supervise('ttl', () => this.#drain(), {
+      logger: this.#logger,
+      metrics: this.#o.metrics,
+      signal: this.#abort.signal,
+    });
   }
 
   async #drain(): Promise<void> {
@@ -326,9 +340,16 @@ export class TtlController {
       const started = performance.now();
       try {
         await this.withLock(key, () => this.#reconcile(key));
+        this.#failures.delete(key);
       } catch (error) {
-        this.#logger.warn({ workload: key, err: describeKubeError(error) }, 'TTL reconcile failed; retrying');
-        this.#schedule(key, this.#o.clock.now() + 5_000);
+        const failures = this.#failures.get(key) ?? 0;
+        this.#failures.set(key, failures + 1);
+        const delay = fullJitterDelay(failures, ttlRetryBackoff);
+        this.#logger.warn(
+          { workload: key, err: describeKubeError(error), retry_in_ms: delay },
+          'TTL reconcile failed; retrying',
+        );
+        this.#schedule(key, this.#o.clock.now() + delay);
       } finally {
         this.#o.metrics.ttlReconcileDuration.observe((performance.now() - started) / 1000);
       }

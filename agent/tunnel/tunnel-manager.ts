@@ -1,4 +1,4 @@
-import { sleep } from '../controlplane/backoff';
+import { fullJitterDelay, sleep } from '../controlplane/backoff';
 import {
   describeIssues,
   maxMessageBytes,
@@ -9,6 +9,8 @@ import {
 import { TransportError, type ControlPlaneTransport } from '../controlplane/transport';
 import type { Logger } from '../logging/logger';
 import type { AgentMetrics } from '../metrics/agent-metrics';
+import { ReasonLog } from '../logging/reason-log';
+import { supervise } from '../supervision/supervise';
 import { ChiselClient, type ChiselClientOptions, type TunnelStatus as ClientStatus } from './chisel-client';
 import { remotesProblem, targetKey, type ChiselRemote, type TunnelTarget } from './chisel-wire';
 import type { SkippedForward, TunnelForward } from './forwards';
@@ -79,7 +81,10 @@ interface SessionSpec {
 type Totals = Pick<TunnelForwardRow, 'bytesIn' | 'bytesOut' | 'totalConnections' | 'refusedConnections'>;
 
 const defaultPollSeconds = 5;
-const fatalRetryMs = 60_000;
+/** After a fatal tunnel error (bad credentials, host key mismatch) the same settings are retried on this backoff. */
+const fatalRetryBackoff = { baseMs: 5_000, capMs: 60_000 };
+/** A failing poll backs off from the poll interval up to this. */
+const pollRetryCapMs = 60_000;
 const trafficChangeThrottleMs = 1_000;
 
 function zeroTotals(): Totals {
@@ -120,6 +125,9 @@ export class TunnelManager {
   #reason = 'waiting for the first tunnel status poll';
   #closedForInactivity = false;
   #fatalAt = 0;
+  #fatalRetryMs = 0;
+  #fatalCount = 0;
+  #pollFailures = 0;
   #lastPollAt: string | undefined;
   #lastPollError: string | undefined;
   #lastActivity = Date.now();
@@ -128,13 +136,20 @@ export class TunnelManager {
   #sessionsBefore = 0;
   #reconnectsBefore = 0;
 
+  readonly #pollLog: ReasonLog;
+
   constructor(options: TunnelManagerOptions) {
     this.#options = options;
+    this.#pollLog = new ReasonLog({ logger: options.logger, level: 'warn', message: 'tunnel status poll failed' });
     options.metrics.tunnelSource = (): TunnelForwardRow[] => this.status().forwards;
   }
 
   start(): void {
-    this.#loop ??= this.#run();
+    this.#loop ??= supervise('tunnel', (signal) => this.#run(signal), {
+      logger: this.#options.logger,
+      metrics: this.#options.metrics,
+      signal: this.#abort.signal,
+    }).then(() => undefined);
   }
 
   async stop(): Promise<void> {
@@ -225,15 +240,18 @@ export class TunnelManager {
     return ports;
   }
 
-  /** A failed poll is retried at the same pace: one small GET every few seconds is no storm. */
-  async #run(): Promise<void> {
-    const signal = this.#abort.signal;
+  /** A failed poll backs off (capped full jitter, starting at the poll interval); the tunnel stays as it is. */
+  async #run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await this.#pollOnce();
+      const polled = await this.#pollOnce();
+      this.#pollFailures = polled ? 0 : this.#pollFailures + 1;
       await this.#reconcile();
       await this.#checkInactivity();
       const every = (this.#reply?.poll_frequency ?? defaultPollSeconds) * 1000;
-      await sleep(this.#state === 'connected' ? Math.min(every, this.#inactivityTick()) : every, signal);
+      const next = polled
+        ? every
+        : fullJitterDelay(this.#pollFailures - 1, { baseMs: every, capMs: Math.max(every, pollRetryCapMs) });
+      await sleep(this.#state === 'connected' ? Math.min(next, this.#inactivityTick()) : next, signal);
     }
   }
 
@@ -256,6 +274,7 @@ export class TunnelManager {
       }
       this.#reply = parsed.data;
       this.#lastPollError = undefined;
+      this.#pollLog.clear();
       return true;
     } catch (error) {
       const message = error instanceof TransportError ? error.message : `tunnel status reply is not JSON`;
@@ -264,7 +283,7 @@ export class TunnelManager {
   }
 
   #pollFailed(message: string): false {
-    if (message !== this.#lastPollError) this.#options.logger.warn({ err: message }, 'tunnel status poll failed');
+    this.#pollLog.report(message);
     this.#lastPollError = message;
     this.#changed();
     return false;
@@ -293,7 +312,7 @@ export class TunnelManager {
       return;
     }
     if (this.#client && this.#spec?.key === spec.key) {
-      if (this.#client.status().state !== 'failed' || Date.now() - this.#fatalAt < fatalRetryMs) return;
+      if (this.#client.status().state !== 'failed' || Date.now() - this.#fatalAt < this.#fatalRetryMs) return;
     }
     await this.#closeClient('tunnel settings changed', 'connecting');
     this.#open(spec);
@@ -325,8 +344,41 @@ export class TunnelManager {
   }
 
   #open(spec: SessionSpec): void {
+    let client: ChiselClient;
+    try {
+      client = this.#newClient(spec);
+    } catch (error) {
+      // The schema already rejects unusable addresses; this is the last line, not the check.
+      this.#setState('failed', `cannot use tunnel server ${spec.serverAddr}: ${(error as Error).message}`);
+      return;
+    }
+    if (!spec.fingerprint) this.#options.logger.warn('tunnel server host key NOT pinned (allow_unpinned_host_key)');
+    this.#client = client;
+    this.#spec = spec;
+    this.#lastActivity = Date.now();
+    client.on('state', (state) => this.#onClientState(client, state));
+    client.on('connection', () => this.#onTraffic());
+    client.on('error', (error) => this.#options.logger.warn({ err: error.message }, 'tunnel'));
+    this.#setState('connecting', `connecting to ${spec.serverAddr}`);
+    client.start().then(
+      () => {
+        this.#fatalCount = 0;
+        this.#options.logger.info({ server: spec.serverAddr, forwards: spec.remotes.length }, 'tunnel connected');
+      },
+      (error: unknown) => {
+        this.#fatalAt = Date.now();
+        this.#fatalRetryMs = Math.max(1_000, fullJitterDelay(this.#fatalCount++, fatalRetryBackoff));
+        this.#options.logger.error(
+          { err: String(error), retry_in_ms: this.#fatalRetryMs },
+          'tunnel could not be established',
+        );
+      },
+    );
+  }
+
+  #newClient(spec: SessionSpec): ChiselClient {
     const targets: TunnelTarget[] = this.#options.forwards.map((forward) => forward.target);
-    const client = new ChiselClient({
+    return new ChiselClient({
       serverUrl: spec.serverAddr,
       auth: spec.auth,
       fingerprint: spec.fingerprint || undefined,
@@ -338,21 +390,6 @@ export class TunnelManager {
       tls: this.#options.tls,
       beforeDial: this.#options.beforeDial,
     });
-    if (!spec.fingerprint) this.#options.logger.warn('tunnel server host key NOT pinned (allow_unpinned_host_key)');
-    this.#client = client;
-    this.#spec = spec;
-    this.#lastActivity = Date.now();
-    client.on('state', (state) => this.#onClientState(client, state));
-    client.on('connection', () => this.#onTraffic());
-    client.on('error', (error) => this.#options.logger.warn({ err: error.message }, 'tunnel'));
-    this.#setState('connecting', `connecting to ${spec.serverAddr}`);
-    client.start().then(
-      () => this.#options.logger.info({ server: spec.serverAddr, forwards: spec.remotes.length }, 'tunnel connected'),
-      (error: unknown) => {
-        this.#fatalAt = Date.now();
-        this.#options.logger.error({ err: String(error) }, 'tunnel could not be established');
-      },
-    );
   }
 
   #onClientState(client: ChiselClient, state: ClientStatus['state']): void {

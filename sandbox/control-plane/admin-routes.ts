@@ -67,13 +67,18 @@ interface OneShotResult {
   dropped_sockets: number;
   malformed_sent: number;
   forgotten_cluster: string | null;
+  flooded_sockets: number;
+  unknown_acks_sent_to: number;
 }
 
 function runOneShots(ctx: Context, request: FaultsRequest): OneShotResult {
   const dropped = request.drop_sockets ? ctx.sockets.dropAll() : 0;
   const malformed = request.send_malformed ? ctx.sockets.sendMalformed(request.send_malformed) : 0;
   const forgotten = request.forget_cluster && ctx.registry.forget(request.forget_cluster);
+  if (request.stop_reading !== undefined) ctx.sockets.setReading(!request.stop_reading);
   return {
+    flooded_sockets: request.ping_flood ? ctx.sockets.floodPings(request.ping_flood) : 0,
+    unknown_acks_sent_to: request.unknown_acks ? ctx.sockets.sendUnknownAcks(request.unknown_acks) : 0,
     dropped_sockets: dropped,
     malformed_sent: malformed,
     forgotten_cluster: forgotten ? (request.forget_cluster ?? null) : null,

@@ -7,7 +7,8 @@ import { adminRoutes } from './admin-routes';
 import { agentRoutes, syncTunnelUsers, websocketPath } from './agent-routes';
 import type { Context, Route } from './context';
 import { RequestCounters } from './counters';
-import { noFaults } from './faults';
+import { noFaults, takeOverride, type OverrideRoute } from './faults';
+import { writeOverride, writeUpgradeOverride } from './hostile-reply';
 import { errorBody, hasToken, rejectUpgrade, sendError } from './http';
 import { baseUrl, resolveOptions, type ControlPlaneOptions, type ResolvedOptions } from './options';
 import { ensureKeyFile } from '../tunnel-server/host-key';
@@ -27,6 +28,13 @@ export interface ControlPlaneHandle {
 }
 
 const routes: Route[] = [...agentRoutes, ...adminRoutes];
+
+/** Which agent route a `reply_override` fault names. */
+const overrideRouteOf: Record<string, OverrideRoute> = {
+  'POST /api/v1/clusters/agent/register': 'register',
+  'POST /api/v1/clusters/agent/{cluster_uuid}/heartbeat': 'heartbeat_http',
+  'GET /api/v1/tunnel/status': 'tunnel_status',
+};
 
 type Resolution =
   | { kind: 'found'; key: string; route: Route; params: string[] }
@@ -91,6 +99,12 @@ async function handleRequest(ctx: Context, req: IncomingMessage, res: ServerResp
     sendError(res, 401, 'unauthorized', 'missing or invalid bearer token');
     return;
   }
+  const overrideRoute = overrideRouteOf[resolution.key];
+  const override = overrideRoute && takeOverride(ctx.faults, overrideRoute);
+  if (override) {
+    await writeOverride(req, res, override);
+    return;
+  }
   await resolution.route.handler(ctx, { req, res, url, params: resolution.params });
 }
 
@@ -123,6 +137,11 @@ function onUpgrade(ctx: Context, req: IncomingMessage, socket: Duplex, head: Buf
     ctx.options.log({ level: 'debug', msg: 'upgrade', route: key, status: refusal?.status ?? 101 });
     if (refusal) {
       rejectUpgrade(socket, refusal.status, errorBody(refusal.code, `websocket upgrade refused (${refusal.status})`));
+      return;
+    }
+    const override = takeOverride(ctx.faults, 'websocket_upgrade');
+    if (override) {
+      void writeUpgradeOverride(socket, req, override);
       return;
     }
     ctx.sockets.upgrade(req, socket, head);

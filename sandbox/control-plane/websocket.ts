@@ -98,6 +98,40 @@ export class AgentSockets {
     return count;
   }
 
+  /** Stops (or resumes) reading every open socket: the agent's frames pile up in its send buffer. */
+  setReading(reading: boolean): void {
+    for (const ws of this.sockets.keys()) this.setSocketReading(ws, reading);
+  }
+
+  private setSocketReading(ws: WebSocket, reading: boolean): void {
+    // ws has no public pause; its TCP socket is the only place reading can stop.
+    const socket = (ws as unknown as { _socket?: Duplex })._socket;
+    if (reading) socket?.resume();
+    else socket?.pause();
+  }
+
+  /** Sends `count` pings to every open socket at once; returns how many sockets got them. */
+  floodPings(count: number): number {
+    let sockets = 0;
+    for (const ws of this.sockets.keys()) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      sockets += 1;
+      for (let i = 0; i < count; i++) this.send(ws, envelope('ping', {}, `flood-${i}`));
+    }
+    return sockets;
+  }
+
+  /** Sends `count` heartbeat_acks with request ids no agent sent; returns how many sockets got them. */
+  sendUnknownAcks(count: number): number {
+    let sockets = 0;
+    for (const ws of this.sockets.keys()) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      sockets += 1;
+      for (let i = 0; i < count; i++) this.send(ws, envelope('heartbeat_ack', {}, `unknown-${randomUUID()}`));
+    }
+    return sockets;
+  }
+
   close(): void {
     this.dropAll();
     for (const info of this.sockets.values()) clearInterval(info.pingTimer);
@@ -108,6 +142,7 @@ export class AgentSockets {
   private attach(ws: WebSocket): void {
     const info: SocketInfo = { pingTimer: setInterval(() => this.ping(ws), this.deps.pingIntervalMs) };
     this.sockets.set(ws, info);
+    if (this.deps.faults().stop_reading) this.setSocketReading(ws, false);
     ws.on('message', (data) => this.onMessage(ws, info, data));
     ws.on('error', (error) => this.deps.log({ level: 'debug', msg: 'websocket error', error: error.message }));
     ws.on('close', () => {
@@ -181,7 +216,9 @@ export class AgentSockets {
       this.sendError(ws, { code: 'invalid_message', message: `bad heartbeat payload: ${reason}`, requestId });
       return;
     }
-    const outcome = this.deps.registry.recordHeartbeat(payload.data, 'websocket');
+    const outcome = this.deps.faults().ws_cluster_not_found
+      ? ({ kind: 'cluster_not_found' } as const)
+      : this.deps.registry.recordHeartbeat(payload.data, 'websocket');
     if (outcome.kind === 'cluster_not_found') {
       const text = `cluster ${payload.data.cluster_id} is not registered; register again with this cluster_id`;
       this.sendError(ws, { code: clusterUnknownCode, message: text, requestId, retryable: true });

@@ -4,6 +4,7 @@ import { loadKubeConfig } from '@/agent/kubernetes/kubeconfig';
 import { createLogger, type LogContext } from '@/agent/logging/logger';
 import { AgentMetrics } from '@/agent/metrics/agent-metrics';
 import { AgentRuntime } from '@/agent/runtime';
+import { installProcessGuards } from '@/agent/supervision/process-guards';
 import { installPeerAddressHeader } from '@/server/http/peer-address';
 
 export interface AgentHost {
@@ -35,6 +36,7 @@ function createHost(): AgentHost {
   const config = loadConfig();
   const logContext: LogContext = {};
   const logger = createLogger(config.logging.level, logContext);
+  installProcessGuards(logger, (kind) => metrics.unhandledErrors.inc({ kind }));
   const shutdownHooks: AgentHost['shutdownHooks'] = [];
   if (!config.pipeops.api_url) {
     const disabledReason = 'agent runtime not configured (PIPEOPS_API_URL is not set); serving the dashboard only';
