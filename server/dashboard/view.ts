@@ -115,9 +115,10 @@ export function agentParts(): Pick<DashboardView, 'agent' | 'link' | 'tunnel'> {
   return { agent: agentView(snapshot), link: linkView(snapshot), tunnel: tunnelView(snapshot) };
 }
 
+/** When the TTL controller will scale the workload to zero; never while an HPA owns its replica count. */
 function scaleDownAt(workload: ManagedWorkload): string | undefined {
   const { ttl, lastActivity, keepAwakeUntil } = workload.state;
-  if (!ttl || workload.replicas.desired === 0) return undefined;
+  if (!ttl || workload.replicas.desired === 0 || workload.hpa) return undefined;
   const idleEnd = (lastActivity ? Date.parse(lastActivity) : Date.now()) + ttl.ms;
   const awakeEnd = keepAwakeUntil ? Date.parse(keepAwakeUntil) : 0;
   return new Date(Math.max(idleEnd, awakeEnd)).toISOString();
