@@ -23,7 +23,8 @@ function runAndDie(how: 'throw' | 'reject' | 'SIGINT'): Promise<number> {
     const { registerChild } = await import(${JSON.stringify(procs)});
     const child = spawn('sleep', ['600'], { stdio: 'ignore' });
     registerChild(child);
-    console.log(child.pid);
+    // Not console.log: with FORCE_COLOR (set by npm test) it wraps a number in colour codes.
+    process.stdout.write(String(child.pid) + '\\n');
     ${how === 'throw' ? "setTimeout(() => { throw new Error('boom'); }, 10);" : ''}
     ${how === 'reject' ? "setTimeout(() => Promise.reject(new Error('boom')), 10);" : ''}
     ${how === 'SIGINT' ? "setTimeout(() => process.kill(process.pid, 'SIGINT'), 10);" : ''}
