@@ -1,4 +1,4 @@
-import packageJson from '../package.json';
+import packageJson from '../package.json' with { type: 'json' };
 
 /** A Node.js release as three numbers. */
 type Release = readonly [major: number, minor: number, patch: number];
