@@ -2,14 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { defineConfig, devices } from '@playwright/test';
-import { randomBytes } from 'node:crypto';
 import {
   e2eActivityToken,
   e2eBaseUrl as baseURL,
   e2eControlPlanePort as controlPlanePort,
   e2ePort as port,
   e2eStateConfigMap,
-  writeE2eUsersFile,
+  e2eSessionSecret,
+  e2eUsersFile,
 } from './playwright/e2e-env';
 import { sandboxLayout } from './sandbox/cluster/state';
 import { nodeSupportProblem } from './agent/node-support';
@@ -74,8 +74,8 @@ export default defineConfig({
         PIPEOPS_HEARTBEAT_INTERVAL: '1s',
         PIPEOPS_PORT: String(port),
         PIPEOPS_TUNNEL_ENABLED: 'true',
-        PIPEOPS_DASHBOARD_USERS_FILE: writeE2eUsersFile(),
-        NEXTAUTH_SECRET: randomBytes(32).toString('base64url'),
+        PIPEOPS_DASHBOARD_USERS_FILE: e2eUsersFile(),
+        NEXTAUTH_SECRET: e2eSessionSecret(),
         PIPEOPS_ACTIVITY_TOKEN: e2eActivityToken,
       },
       reuseExistingServer: false,

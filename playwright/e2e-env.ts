@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -47,4 +48,18 @@ export function writeE2eUsersFile(): string {
   }
   writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
   return file;
+}
+
+/**
+ * The users file and NEXTAUTH_SECRET of the app under test, chosen once in the runner and inherited by the
+ * workers through the environment (like the ports): the session specs edit the file and forge cookies.
+ */
+export function e2eUsersFile(): string {
+  process.env.PIPEOPS_E2E_USERS_FILE ??= writeE2eUsersFile();
+  return process.env.PIPEOPS_E2E_USERS_FILE;
+}
+
+export function e2eSessionSecret(): string {
+  process.env.PIPEOPS_E2E_NEXTAUTH_SECRET ??= randomBytes(32).toString('base64url');
+  return process.env.PIPEOPS_E2E_NEXTAUTH_SECRET;
 }

@@ -9,6 +9,7 @@ describe('loadAuthConfig', () => {
       users: { kind: 'none' },
       readOnly: false,
       sessionMaxAgeSeconds: 43_200,
+      sessionIdleTimeoutSeconds: 1800,
     });
   });
 
@@ -26,6 +27,22 @@ describe('loadAuthConfig', () => {
       readOnly: true,
       sessionMaxAgeSeconds: 1800,
     });
+  });
+
+  it('reads the idle timeout, and caps the default one at a shorter absolute lifetime', () => {
+    expect(loadAuthConfig({ PIPEOPS_DASHBOARD_SESSION_IDLE_TIMEOUT: '5m' }).sessionIdleTimeoutSeconds).toBe(300);
+    expect(loadAuthConfig({ PIPEOPS_DASHBOARD_SESSION_MAX_AGE: '10m' }).sessionIdleTimeoutSeconds).toBe(600);
+  });
+
+  it('refuses an idle timeout that is not a duration, or longer than the absolute lifetime', () => {
+    expect(() => loadAuthConfig({ PIPEOPS_DASHBOARD_SESSION_IDLE_TIMEOUT: 'soon' })).toThrow(
+      'config: env PIPEOPS_DASHBOARD_SESSION_IDLE_TIMEOUT = "soon" is invalid: must be a duration from 1m to 720h, e.g. 30m',
+    );
+    expect(() =>
+      loadAuthConfig({ PIPEOPS_DASHBOARD_SESSION_MAX_AGE: '1h', PIPEOPS_DASHBOARD_SESSION_IDLE_TIMEOUT: '2h' }),
+    ).toThrow(
+      'config: env PIPEOPS_DASHBOARD_SESSION_IDLE_TIMEOUT = "2h" is invalid: must not be longer than the session\'s absolute lifetime PIPEOPS_DASHBOARD_SESSION_MAX_AGE (3600s)',
+    );
   });
 
   it('fails with one line naming the variable, the value and what is allowed', () => {

@@ -16,7 +16,10 @@ export interface AuthConfig {
   url?: string;
   users: UsersSource;
   readOnly: boolean;
+  /** Absolute lifetime of a session, counted from sign-in and never extended. */
   sessionMaxAgeSeconds: number;
+  /** A session with no authenticated request for this long is refused. */
+  sessionIdleTimeoutSeconds: number;
 }
 
 const envNames = [
@@ -26,6 +29,7 @@ const envNames = [
   'PIPEOPS_DASHBOARD_USERS',
   'PIPEOPS_DASHBOARD_READ_ONLY',
   'PIPEOPS_DASHBOARD_SESSION_MAX_AGE',
+  'PIPEOPS_DASHBOARD_SESSION_IDLE_TIMEOUT',
 ] as const;
 const secretNames = new Set<string>(['NEXTAUTH_SECRET', 'PIPEOPS_DASHBOARD_USERS']);
 
@@ -33,14 +37,17 @@ const booleanLike = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-const maxAge = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms < 60_000 || ms > 30 * 86_400_000) {
-    ctx.addIssue({ code: 'custom', message: 'must be a duration from 1m to 720h, e.g. 12h' });
-    return z.NEVER;
-  }
-  return Math.floor(ms / 1000);
-});
+/** A duration env value from 1m to 720h, in whole seconds. */
+function sessionDuration(example: string): z.ZodType<number, string> {
+  return z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined || ms < 60_000 || ms > 30 * 86_400_000) {
+      ctx.addIssue({ code: 'custom', message: `must be a duration from 1m to 720h, e.g. ${example}` });
+      return z.NEVER;
+    }
+    return Math.floor(ms / 1000);
+  });
+}
 
 const envSchema = z.object({
   NEXTAUTH_SECRET: z
@@ -53,7 +60,8 @@ const envSchema = z.object({
   PIPEOPS_DASHBOARD_USERS_FILE: z.string().optional(),
   PIPEOPS_DASHBOARD_USERS: z.string().optional(),
   PIPEOPS_DASHBOARD_READ_ONLY: booleanLike.default(false),
-  PIPEOPS_DASHBOARD_SESSION_MAX_AGE: maxAge.default(12 * 3600),
+  PIPEOPS_DASHBOARD_SESSION_MAX_AGE: sessionDuration('12h').default(12 * 3600),
+  PIPEOPS_DASHBOARD_SESSION_IDLE_TIMEOUT: sessionDuration('30m').default(30 * 60),
 });
 
 function pickEnv(env: Env): Record<string, string> {
@@ -83,6 +91,14 @@ export function loadAuthConfig(env: Env = process.env): AuthConfig {
       'config: env PIPEOPS_DASHBOARD_USERS_FILE and PIPEOPS_DASHBOARD_USERS are both set: set only one of them',
     );
   }
+  const maxAge = data.PIPEOPS_DASHBOARD_SESSION_MAX_AGE;
+  const idle = Math.min(data.PIPEOPS_DASHBOARD_SESSION_IDLE_TIMEOUT, maxAge);
+  if (raw.PIPEOPS_DASHBOARD_SESSION_IDLE_TIMEOUT && data.PIPEOPS_DASHBOARD_SESSION_IDLE_TIMEOUT > maxAge) {
+    throw new ConfigError(
+      `config: env PIPEOPS_DASHBOARD_SESSION_IDLE_TIMEOUT = ${JSON.stringify(raw.PIPEOPS_DASHBOARD_SESSION_IDLE_TIMEOUT)} is invalid: ` +
+        `must not be longer than the session's absolute lifetime PIPEOPS_DASHBOARD_SESSION_MAX_AGE (${maxAge}s)`,
+    );
+  }
   const users: UsersSource = data.PIPEOPS_DASHBOARD_USERS_FILE
     ? { kind: 'file', path: data.PIPEOPS_DASHBOARD_USERS_FILE }
     : data.PIPEOPS_DASHBOARD_USERS
@@ -93,7 +109,8 @@ export function loadAuthConfig(env: Env = process.env): AuthConfig {
     url: data.NEXTAUTH_URL,
     users,
     readOnly: data.PIPEOPS_DASHBOARD_READ_ONLY,
-    sessionMaxAgeSeconds: data.PIPEOPS_DASHBOARD_SESSION_MAX_AGE,
+    sessionMaxAgeSeconds: maxAge,
+    sessionIdleTimeoutSeconds: idle,
   };
 }
 

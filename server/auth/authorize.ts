@@ -75,5 +75,5 @@ export async function authorizeLogin(
   deps.limiter.recordSuccess(username, address);
   const user = snapshot.users.get(username)!;
   deps.log.info({ username, role: user.role, address }, 'dashboard sign-in');
-  return { id: user.username, name: user.username, role: user.role };
+  return { id: user.username, name: user.username, role: user.role, sessionVersion: user.sessionVersion };
 }

@@ -1,18 +1,26 @@
 import 'server-only';
-import type { AuthOptions } from 'next-auth';
+import { randomUUID } from 'node:crypto';
+import type { AuthOptions, User } from 'next-auth';
+import type { JWT } from 'next-auth/jwt';
 import CredentialsProvider from 'next-auth/providers/credentials';
 import { authConfig, authSecret, type UsersSource } from './auth-config';
 import { authorizeLogin } from './authorize';
 import { LoginLimits } from './login-limiter';
 import { dashboardLogger } from './logger';
 import { isRole } from './roles';
+import { decideSession, sessionClaimsOf, type SessionDecision, type SessionRefusal } from './session-policy';
+import { SessionRegistry } from './session-registry';
 import { UserStore } from './user-store';
+
+// Sign-outs and last-seen times kept per replica: far more than a dashboard has sessions, a few MB at most.
+const maxTrackedSessions = 20_000;
 
 const stateKey = Symbol.for('pipeops.dashboardAuthState');
 interface AuthState {
   sourceKey: string;
   store: UserStore;
   limiter: LoginLimits;
+  sessions: SessionRegistry;
 }
 type GlobalWithState = typeof globalThis & { [stateKey]?: AuthState };
 
@@ -27,6 +35,7 @@ export function authState(): AuthState {
     sourceKey,
     store: new UserStore(source, dashboardLogger()),
     limiter: current?.limiter instanceof LoginLimits ? current.limiter : new LoginLimits(),
+    sessions: current?.sessions instanceof SessionRegistry ? current.sessions : new SessionRegistry(maxTrackedSessions),
   };
   return store[stateKey];
 }
@@ -51,6 +60,60 @@ export function sameOriginRedirect({ url, baseUrl }: { url: string; baseUrl: str
     // Not a URL: fall through to the dashboard.
   }
   return `${baseUrl}/dashboard`;
+}
+
+/** Thrown from the jwt callback: next-auth then treats the request as signed out and clears the cookie. */
+export class SessionRefusedError extends Error {
+  override readonly name = 'SessionRefusedError';
+  constructor(readonly reason: SessionRefusal) {
+    super(`session refused: ${reason}`);
+  }
+}
+
+// By name: Next bundles this module into several graphs, so instanceof can see a different class.
+function isSessionRefusal(value: unknown): value is SessionRefusedError {
+  return value instanceof Error && value.name === 'SessionRefusedError';
+}
+
+/** Decides on a token now, against the current users file and this replica's revocations. */
+export function checkSessionToken(token: Record<string, unknown> | null | undefined, now: number): SessionDecision {
+  const config = authConfig();
+  const { store, sessions } = authState();
+  return decideSession(sessionClaimsOf(token), {
+    now,
+    limits: { absoluteMs: config.sessionMaxAgeSeconds * 1000, idleMs: config.sessionIdleTimeoutSeconds * 1000 },
+    users: store.snapshot().users,
+    isRevoked: (sid) => sessions.isRevoked(sid),
+    lastSeen: (sid) => sessions.lastSeen(sid),
+  });
+}
+
+function signInToken(token: JWT, user: User, now: number): JWT {
+  return {
+    ...token,
+    name: user.name,
+    role: user.role,
+    sid: randomUUID(),
+    signedInAt: now,
+    sessionVersion: user.sessionVersion,
+    lastSeenAt: now,
+  };
+}
+
+/** Every session read goes through here: refuse an ended session, else record this request as activity. */
+function continueSession(token: JWT, now: number): JWT {
+  const decision = checkSessionToken(token, now);
+  if (!decision.valid) throw new SessionRefusedError(decision.reason);
+  authState().sessions.touch(token.sid!);
+  return { ...token, role: decision.user.role, lastSeenAt: now };
+}
+
+/** Sign-out: the session id is refused until the session would have expired anyway. */
+function revokeSession(token: JWT | null): void {
+  const claims = sessionClaimsOf(token);
+  if (!claims) return;
+  authState().sessions.revoke(claims.sid, claims.signedInAt + authConfig().sessionMaxAgeSeconds * 1000);
+  dashboardLogger().info({ username: claims.name }, 'dashboard sign-out: session revoked');
 }
 
 const optionsKey = Symbol.for('pipeops.dashboardAuthOptions');
@@ -79,21 +142,26 @@ function buildAuthOptions(): AuthOptions {
     ],
     callbacks: {
       jwt({ token, user }) {
-        // `user` is only present on sign-in; later calls keep what the token already carries.
-        if (user) {
-          token.name = user.name;
-          token.role = user.role;
-        }
-        return token;
+        // `user` is only present on sign-in; every later read is checked (lifetime, idle, sign-out, version).
+        return user ? signInToken(token, user, Date.now()) : continueSession(token, Date.now());
       },
       session({ session, token }) {
         session.user = { name: token.name ?? '', role: isRole(token.role) ? token.role : 'viewer' };
+        session.claims = sessionClaimsOf(token);
         return session;
       },
       redirect: sameOriginRedirect,
     },
+    events: { signOut: ({ token }) => revokeSession(token) },
     logger: {
-      error: (code, metadata) => dashboardLogger().error({ code, metadata }, 'next-auth error'),
+      error: (code, metadata) => {
+        // An ended session is an expected outcome, not a server error.
+        if (isSessionRefusal(metadata)) {
+          dashboardLogger().info({ reason: metadata.reason }, 'dashboard session refused');
+          return;
+        }
+        dashboardLogger().error({ code, metadata }, 'next-auth error');
+      },
       warn: (code) => dashboardLogger().warn({ code }, 'next-auth warning'),
       debug: () => undefined,
     },

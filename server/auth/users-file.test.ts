@@ -19,6 +19,17 @@ describe('parseUsers', () => {
     expect(parseUsers('users: []', src)).toEqual([]);
   });
 
+  it('reads session_version (0 when absent) and names a bad one', () => {
+    expect(parseUsers(yaml(`{username: a, role: admin, password_hash: "${hash}"}`), src)[0]!.sessionVersion).toBe(0);
+    const bumped = yaml(`{username: a, role: admin, password_hash: "${hash}", session_version: 3}`);
+    expect(parseUsers(bumped, src)[0]!.sessionVersion).toBe(3);
+    expect(() =>
+      parseUsers(yaml(`{username: a, role: admin, password_hash: "${hash}", session_version: 1.5}`), src),
+    ).toThrow(
+      `${prefix}: users[0] "a": session_version = 1.5 is invalid: must be a whole number from 0 (raise it to end every session of this user)`,
+    );
+  });
+
   it('names a missing role', () => {
     expect(() => parseUsers(yaml(`{username: alice, password_hash: "${hash}"}`), src)).toThrow(
       `${prefix}: users[0] "alice": role is missing: must be viewer or admin`,

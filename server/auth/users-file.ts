@@ -8,6 +8,8 @@ export interface DashboardUser {
   username: string;
   role: Role;
   password: PasswordHash;
+  /** `session_version` (default 0): raising it ends every session signed in with a lower one. */
+  sessionVersion: number;
 }
 
 /** A users file (or inline value) that cannot be used; the message is one line naming the entry and field. */
@@ -19,7 +21,8 @@ const usernamePattern = /^[A-Za-z0-9._@-]{1,64}$/;
 const usernameRule = 'must be 1 to 64 letters, digits or . _ @ -';
 const roleRule = `must be ${roles.join(' or ')}`;
 const hashRule = `must be ${passwordHashFormat} (print one with server/auth/hash-password-cli.ts)`;
-const entryKeys = ['username', 'role', 'password_hash'] as const;
+const entryKeys = ['username', 'role', 'password_hash', 'session_version'] as const;
+const sessionVersionRule = 'must be a whole number from 0 (raise it to end every session of this user)';
 
 const entrySchema = z
   .object({
@@ -30,6 +33,12 @@ const entrySchema = z
       if (!parsed) ctx.addIssue({ code: 'custom', message: hashRule });
       return parsed as PasswordHash;
     }),
+    session_version: z
+      .number({ error: sessionVersionRule })
+      .int(sessionVersionRule)
+      .min(0, sessionVersionRule)
+      .max(Number.MAX_SAFE_INTEGER, sessionVersionRule)
+      .default(0),
   })
   .strict();
 
@@ -64,14 +73,19 @@ function describeEntryIssue(issue: z.core.$ZodIssue, entry: Record<string, unkno
 
 function parseEntry(raw: unknown, index: number, prefix: string): DashboardUser {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new UsersFileError(`${prefix}: users[${index}] must be a mapping with ${entryKeys.join(', ')}`);
+    throw new UsersFileError(`${prefix}: users[${index}] must be a mapping with ${entryKeys.slice(0, 3).join(', ')}`);
   }
   const entry = raw as Record<string, unknown>;
   const name = typeof entry.username === 'string' ? ` "${entry.username}"` : '';
   const label = `${prefix}: users[${index}]${name}`;
   const result = entrySchema.safeParse(entry);
   if (!result.success) throw new UsersFileError(describeEntryIssue(result.error.issues[0]!, entry, label));
-  return { username: result.data.username, role: result.data.role, password: result.data.password_hash };
+  return {
+    username: result.data.username,
+    role: result.data.role,
+    password: result.data.password_hash,
+    sessionVersion: result.data.session_version,
+  };
 }
 
 /**
