@@ -60,6 +60,11 @@ test('health, readiness, version and metrics endpoints answer for probes and Pro
   const detailed = await (await request.get('/api/health/detailed')).json();
   expect(detailed.hops.control_plane.link.state).toBe('connected');
   expect(detailed.hops.kubernetes_api.version).toBe(`v${sandboxVersions().k8s}`);
+  // Served without a login and without PIPEOPS_METRICS_TOKEN: states, but no addresses or fingerprint.
+  expect(detailed.hops.tunnel).not.toHaveProperty('fingerprint');
+  expect(detailed.hops.tunnel).not.toHaveProperty('serverAddr');
+  for (const forward of detailed.hops.tunnel.forwards) expect(forward).not.toHaveProperty('target');
+  expect(JSON.stringify(detailed)).not.toMatch(/\b127\.0\.0\.1:\d+/);
 
   const metrics = await (await request.get('/metrics')).text();
   expect(metrics).toContain('pipeops_agent_status 1');

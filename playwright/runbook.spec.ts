@@ -78,10 +78,18 @@ test('admin: real identity, restart, scale to 3 live, backup, delete, restore th
 
   // Backup: a re-appliable YAML without server-set fields, Secret values redacted.
   const download = page.waitForEvent('download');
-  await page.getByRole('link', { name: 'Download backup' }).click();
+  await page.getByRole('button', { name: 'Download backup' }).click();
   const backup = await readFile((await (await download).path()) ?? '', 'utf8');
   expect(backup).toContain(`name: ${name}`);
   expect(backup).not.toMatch(/resourceVersion|managedFields|\buid:/);
+  // The download writes an audit Event, so a link (GET) or a cross-site form cannot trigger it.
+  const viaGet = await page.request.get('/api/backup');
+  expect(viaGet.status()).toBe(405);
+  expect(viaGet.headers().allow).toBe('POST');
+  expect((await viaGet.json()).error.message).toContain('use POST');
+  const crossSite = await page.request.post('/api/backup', { headers: { origin: 'https://attacker.example' } });
+  expect(crossSite.status()).toBe(403);
+  expect((await crossSite.json()).error.code).toBe('csrf');
   const before = (await deployment())?.spec;
 
   // Delete, then restore through the dry-run diff.
@@ -117,6 +125,7 @@ test('viewer: same data, every action disabled, direct POSTs refused and nothing
     await expect(row(page).getByRole('button', { name: action, exact: true })).toBeDisabled();
   }
   await expect(page.getByRole('button', { name: 'Preview restore' })).toBeDisabled();
+  await expect(page.getByRole('button', { name: 'Download backup' })).toBeDisabled();
 
   const generation = (await deployment())?.metadata?.generation;
   const base = `/api/workloads/${namespace}/${name}`;
@@ -126,12 +135,13 @@ test('viewer: same data, every action disabled, direct POSTs refused and nothing
     [`${base}/wake`, {}],
     [`${base}/keep-awake`, { hours: 1 }],
     ['/api/restore/apply', { yaml: 'kind: ConfigMap' }],
+    ['/api/backup', {}],
   ] as const) {
     const response = await page.request.post(path, { headers: origin, data });
     expect(response.status(), path).toBe(403);
     expect((await response.json()).error.message).toContain('admin role');
   }
-  expect((await page.request.get('/api/backup')).status()).toBe(403);
+  expect((await page.request.get('/api/backup')).status()).toBe(405);
   expect((await deployment())?.metadata?.generation).toBe(generation);
   await page.close();
 });

@@ -1,7 +1,9 @@
+import { withoutInternalAddresses } from '../logging/internal-addresses';
 import type { AgentMetrics } from '../metrics/agent-metrics';
 import { percentile } from '../metrics/percentile';
 import type { AgentRuntime, RuntimeSnapshot } from '../runtime';
 import { agentVersion } from '../version';
+import { metricsTokenEnv, type EndpointAccess } from './endpoint-access';
 
 /** A framework-neutral response, served by the headless HTTP server and by the Next.js route handlers. */
 export interface EndpointResponse {
@@ -43,11 +45,47 @@ export function versionEndpoint(): EndpointResponse {
   return json(200, { version: agentVersion, node: process.version, platform: `${process.platform}/${process.arch}` });
 }
 
-export async function metricsEndpoint(metrics: AgentMetrics): Promise<EndpointResponse> {
+/** 401 for /metrics and /api/health/detailed when PIPEOPS_METRICS_TOKEN is set and the request lacks it. */
+function tokenRequired(): EndpointResponse {
+  return {
+    status: 401,
+    headers: { 'Content-Type': 'application/json', 'WWW-Authenticate': 'Bearer', ...noStore },
+    body: JSON.stringify({
+      error: {
+        code: 'unauthorized',
+        message: `this endpoint requires Authorization: Bearer <token> with the token set in ${metricsTokenEnv}`,
+      },
+    }),
+  };
+}
+
+/** Keys whose values are addresses or key material: left out of a redacted view altogether. */
+const addressKeys = new Set(['serverAddr', 'server_addr', 'fingerprint', 'target']);
+
+/**
+ * The view for a caller without the metrics token: the same shape and states, minus addresses and the
+ * tunnel fingerprint. Every string is scrubbed too, because error messages (the Kubernetes client's,
+ * a socket's) quote the address they failed to reach.
+ */
+export function redactInternals(value: unknown): unknown {
+  if (typeof value === 'string') return withoutInternalAddresses(value);
+  if (Array.isArray(value)) return value.map(redactInternals);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => !addressKeys.has(key))
+      .map(([key, inner]) => [key, redactInternals(inner)]),
+  );
+}
+
+export async function metricsEndpoint(metrics: AgentMetrics, access: EndpointAccess): Promise<EndpointResponse> {
+  if (access === 'refused') return tokenRequired();
+  const exposition = await metrics.registry.metrics();
   return {
     status: 200,
     headers: { 'Content-Type': metrics.registry.contentType, ...noStore },
-    body: await metrics.registry.metrics(),
+    // Label values such as a reconnect reason can quote a socket error and with it an address.
+    body: access === 'full' ? exposition : withoutInternalAddresses(exposition),
   };
 }
 
@@ -80,14 +118,18 @@ function tunnelHop(s: RuntimeSnapshot): Record<string, unknown> {
   };
 }
 
-/** Per hop: control plane, Kubernetes API, tunnel. */
-export function detailedHealthEndpoint(runtime: AgentRuntime | undefined): EndpointResponse {
-  if (!runtime) {
-    return json(200, { status: 'not_configured', agent: { version: agentVersion }, hops: {} });
-  }
+/** Per hop: control plane, Kubernetes API, tunnel; addresses only with `full` access. */
+export function detailedHealthEndpoint(runtime: AgentRuntime | undefined, access: EndpointAccess): EndpointResponse {
+  if (access === 'refused') return tokenRequired();
+  const body = detailedHealth(runtime);
+  return json(200, access === 'full' ? body : redactInternals(body));
+}
+
+function detailedHealth(runtime: AgentRuntime | undefined): Record<string, unknown> {
+  if (!runtime) return { status: 'not_configured', agent: { version: agentVersion }, hops: {} };
   const s = runtime.snapshot();
   const link = s.link;
-  return json(200, {
+  return {
     status: s.readiness.status,
     reason: s.readiness.reason,
     agent: {
@@ -123,5 +165,5 @@ export function detailedHealthEndpoint(runtime: AgentRuntime | undefined): Endpo
       },
       tunnel: tunnelHop(s),
     },
-  });
+  };
 }

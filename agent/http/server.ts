@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AgentMetrics } from '../metrics/agent-metrics';
 import type { AgentRuntime } from '../runtime';
+import { endpointAccess } from './endpoint-access';
 import {
   detailedHealthEndpoint,
   healthEndpoint,
@@ -10,7 +11,7 @@ import {
   type EndpointResponse,
 } from './endpoints';
 
-type Route = () => EndpointResponse | Promise<EndpointResponse>;
+type Route = (req: http.IncomingMessage) => EndpointResponse | Promise<EndpointResponse>;
 
 /** The headless agent's HTTP surface (`npm run agent`); the Next.js app serves the same endpoints. */
 export function createAgentHttpServer(runtime: AgentRuntime, metrics: AgentMetrics): http.Server {
@@ -18,8 +19,8 @@ export function createAgentHttpServer(runtime: AgentRuntime, metrics: AgentMetri
     '/health': () => healthEndpoint(),
     '/ready': () => readyEndpoint(runtime),
     '/version': () => versionEndpoint(),
-    '/metrics': () => metricsEndpoint(metrics),
-    '/api/health/detailed': () => detailedHealthEndpoint(runtime),
+    '/metrics': (req) => metricsEndpoint(metrics, endpointAccess(req.headers.authorization)),
+    '/api/health/detailed': (req) => detailedHealthEndpoint(runtime, endpointAccess(req.headers.authorization)),
   };
   return http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://agent').pathname;
@@ -44,7 +45,7 @@ export function createAgentHttpServer(runtime: AgentRuntime, metrics: AgentMetri
       );
       return;
     }
-    Promise.resolve(route()).then(
+    Promise.resolve(route(req)).then(
       (response) => respond(response, path),
       (error: unknown) =>
         respond(

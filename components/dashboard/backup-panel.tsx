@@ -13,7 +13,7 @@ import { buttonClass, GatedButton, Notice } from './ui';
 /** The server's restore limit (server/runbook): a bigger file would only be refused after the upload. */
 const maxFileBytes = 1024 * 1024;
 
-function DownloadLink({ gate }: { gate: ActionGate }) {
+function DownloadForm({ gate }: { gate: ActionGate }) {
   if (!gate.enabled) {
     return (
       <div className="flex flex-wrap items-center gap-2">
@@ -26,10 +26,14 @@ function DownloadLink({ gate }: { gate: ActionGate }) {
       </div>
     );
   }
+  // A form POST, not a link: the download writes an audit Event, and a GET would let any site trigger it.
+  // The browser sends the page's Origin with the form, and saves the attachment without leaving the page.
   return (
-    <a href="/api/backup" download className={buttonClass('primary')}>
-      Download backup
-    </a>
+    <form method="post" action="/api/backup">
+      <button type="submit" className={buttonClass('primary')}>
+        Download backup
+      </button>
+    </form>
   );
 }
 
@@ -168,7 +172,7 @@ export function BackupPanel({ view, className }: { view: DashboardView; classNam
         <p className="text-sm text-zinc-500">Read-only mode: backup and restore are turned off.</p>
       ) : (
         <>
-          <DownloadLink gate={globalGate(view, 'backup')} />
+          <DownloadForm gate={globalGate(view, 'backup')} />
           <RestoreForm gate={globalGate(view, 'restore')} />
         </>
       )}

@@ -263,3 +263,39 @@ describe('request bodies are bounded before they are read', () => {
     expect(response.json).toMatchObject({ error: { message: 'request body is larger than 64 KiB' } });
   });
 });
+
+describe('state-changing work only on POST (GET /api/backup wrote an audit Event on a cross-site navigation)', () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  function backupRequest(method: 'GET' | 'POST', origin?: string): NextRequest {
+    return new NextRequest('http://127.0.0.1:8443/api/backup', {
+      method,
+      headers: { host: '127.0.0.1:8443', ...(origin ? { origin } : {}) },
+    });
+  }
+
+  it('GET /api/backup answers 405 naming POST, without running the download', async () => {
+    const { GET } = await import('@/app/api/backup/route');
+    const response = GET();
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(await response.json()).toMatchObject({
+      error: { code: 'method_not_allowed', message: expect.stringMatching(/^use POST: /) },
+    });
+  });
+
+  it('a POST that only reads keeps the Origin check and is allowed in read-only mode', async () => {
+    const ran = vi.fn(() => ({ ok: true }));
+    const { withRole } = createRouteWrappers(async () => admin);
+    const download = withRole('admin', ran, { readsOnly: true });
+    const crossSite = await download(backupRequest('POST', 'https://attacker.example'), noParams);
+    expect(crossSite.status).toBe(403);
+    expect(await crossSite.json()).toMatchObject({ error: { code: 'csrf' } });
+    expect((await download(backupRequest('POST'), noParams)).status).toBe(403);
+    expect(ran).not.toHaveBeenCalled();
+
+    vi.stubEnv('PIPEOPS_DASHBOARD_READ_ONLY', 'true');
+    expect((await download(backupRequest('POST', 'http://127.0.0.1:8443'), noParams)).status).toBe(200);
+    expect(ran).toHaveBeenCalledTimes(1);
+  });
+});

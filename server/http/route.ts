@@ -17,6 +17,11 @@ export interface RouteSchemas {
   params?: z.ZodType;
   /** Larger bodies than the default 64 KiB (a restore upload). */
   maxBodyBytes?: number;
+  /**
+   * A POST that changes nothing in the cluster but its audit record (a backup download): it keeps the
+   * Origin check of every POST, but read-only mode does not refuse it.
+   */
+  readsOnly?: boolean;
 }
 
 type Parsed<S, Fallback> = S extends z.ZodType ? z.output<S> : Fallback;
@@ -177,14 +182,14 @@ function errorResponse(error: unknown, req: Request): Response {
   return internalError().toResponse();
 }
 
-function authorize(req: Request, user: SessionUser | null, role: Role): SessionUser {
+function authorize(req: Request, user: SessionUser | null, role: Role, readsOnly = false): SessionUser {
   if (!user) throw unauthorized('sign in to use the dashboard API');
   if (!hasRole(user.role, role)) {
     throw forbidden(`this needs the ${role} role; ${user.name} is signed in as ${user.role}`);
   }
   if (!safeMethods.has(req.method.toUpperCase())) {
     assertSameOrigin(req);
-    assertWritable();
+    if (!readsOnly) assertWritable();
   }
   return user;
 }
@@ -207,7 +212,7 @@ export function createRouteWrappers(lookup: SessionLookup): {
       let session: SessionUser | null = null;
       try {
         session = await lookup();
-        const user = authorize(req, session, role);
+        const user = authorize(req, session, role, schemas?.readsOnly);
         const inputs = await parseInputs(req, (await context?.params) ?? {}, schemas ?? ({} as S));
         return toResponse(await handler({ req, user, ...inputs }));
       } catch (error) {
@@ -229,3 +234,12 @@ export function createRouteWrappers(lookup: SessionLookup): {
  * status, anything else a logged 500. The session is read here on the server; no proxy is trusted for this.
  */
 export const { withRole, withSession } = createRouteWrappers(currentSessionUser);
+
+/**
+ * The answer for a method a route does not take, e.g. `GET /api/backup`: work with a side effect runs only
+ * on POST, which a link or an image cannot send, and whose Origin check stops a cross-site form.
+ */
+export function methodNotAllowed(allowed: 'POST', why: string): Response {
+  const error = new ApiError(405, 'method_not_allowed', `use ${allowed}: ${why}`);
+  return Response.json(error.toJSON(), { status: 405, headers: { Allow: allowed, 'Cache-Control': 'no-store' } });
+}
