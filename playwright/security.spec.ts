@@ -1,5 +1,6 @@
 import { expect, request as playwrightRequest, test, type APIRequestContext, type APIResponse } from '@playwright/test';
-import { e2eBaseUrl, e2eUsers } from './e2e-env';
+import { e2eBaseUrl } from './e2e-env';
+import { signInOverHttp } from './sign-in';
 
 /**
  * Issue 13, finding 3: a restore body made to be expensive to parse kept the event loop busy for a
@@ -63,19 +64,8 @@ function adversarialBodies(): [string, string][] {
   ];
 }
 
-/**
- * An admin session over plain HTTP, the way next-auth's own form posts it: these tests are about the
- * server's HTTP behaviour, so they need no browser page.
- */
 async function adminSession(): Promise<APIRequestContext> {
-  const context = await playwrightRequest.newContext({ baseURL: e2eBaseUrl });
-  const { csrfToken } = (await (await context.get('/api/auth/csrf')).json()) as { csrfToken: string };
-  const login = await context.post('/api/auth/callback/credentials', {
-    headers: { Origin: e2eBaseUrl },
-    form: { ...e2eUsers.admin, csrfToken, callbackUrl: `${e2eBaseUrl}/dashboard`, json: 'true' },
-    maxRedirects: 0,
-  });
-  expect(login.status(), 'admin sign-in').toBeLessThan(400);
+  const context = await signInOverHttp('admin');
   const session = (await (await context.get('/api/auth/session')).json()) as { user?: { role?: string } };
   expect(session.user?.role).toBe('admin');
   return context;

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { encode } from 'next-auth/jwt';
-import { expect, request as playwrightRequest, test, type APIRequestContext } from '@playwright/test';
+import { expect, test, type APIRequestContext } from '@playwright/test';
 import { e2eBaseUrl, e2eSessionSecret, e2eUsers, e2eUsersFile } from './e2e-env';
+import { signInOverHttp } from './sign-in';
 
 /**
  * Issue 13, finding 6: a session was a stateless JWT without an absolute lifetime, and signing out left the
@@ -13,14 +14,7 @@ const cookieName = 'next-auth.session-token';
 const minute = 60_000;
 
 async function signIn(): Promise<{ context: APIRequestContext; cookie: string }> {
-  const context = await playwrightRequest.newContext({ baseURL: e2eBaseUrl });
-  const { csrfToken } = (await (await context.get('/api/auth/csrf')).json()) as { csrfToken: string };
-  const login = await context.post('/api/auth/callback/credentials', {
-    headers: { Origin: e2eBaseUrl },
-    form: { ...e2eUsers.admin, csrfToken, callbackUrl: `${e2eBaseUrl}/dashboard`, json: 'true' },
-    maxRedirects: 0,
-  });
-  expect(login.status(), 'admin sign-in').toBeLessThan(400);
+  const context = await signInOverHttp('admin');
   const cookie = (await context.storageState()).cookies.find((entry) => entry.name === cookieName);
   expect(cookie, 'session cookie').toBeDefined();
   return { context, cookie: cookie!.value };
