@@ -1,3 +1,5 @@
+// First: one clear line and exit on an unsupported Node.js, before any dependency loads.
+import '../agent/node-guard';
 import { parseArgs } from 'node:util';
 import { describeMachine, type Stats } from './machine';
 import { benchAgent } from './agent';

@@ -1,6 +1,8 @@
 // `npm run doctor [-- --fix] [--agent-id ID] [--control-plane] [--config FILE]`, and inside the image
 // `node tools/doctor.cjs` (the same code, bundled by scripts/build-doctor.mjs). Reads the agent's own
 // configuration (env and optional YAML) so it checks exactly what the agent uses.
+// First: one clear line and exit on an unsupported Node.js, before any dependency loads.
+import '../node-guard';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../config/load';

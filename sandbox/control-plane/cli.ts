@@ -1,3 +1,5 @@
+// First: one clear line and exit on an unsupported Node.js, before any dependency loads.
+import '../../agent/node-guard';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tunnelStatusValues, type TunnelStatus } from '../../agent/controlplane/protocol';

@@ -1,6 +1,8 @@
 // Prints a password hash for the dashboard users Secret:
 //   node --import tsx server/auth/hash-password-cli.ts 'the password'
 //   printf '%s' 'the password' | node --import tsx server/auth/hash-password-cli.ts   (keeps it out of shell history)
+// First: one clear line and exit on an unsupported Node.js, before any dependency loads.
+import '../../agent/node-guard';
 import { hashPassword } from './password';
 
 async function readStdin(): Promise<string> {
